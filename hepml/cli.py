@@ -1,0 +1,80 @@
+"""``hepml SUBCOMMAND [hydra overrides]``: argv -> composed config -> one pipeline function."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+import hydra
+from omegaconf import DictConfig
+
+from hepml.config import config_dir, register_resolvers
+
+log = logging.getLogger("hepml")
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("train", "train a model, test the best checkpoint, write predictions, metrics, plots"),
+    "eval": ("eval", "predictions + metrics + plots from a checkpoint (ckpt_path=...)"),
+    "plot": ("plot", "remake every plot from a predictions file (predictions=...)"),
+    "generate": ("generate", "generate a physics sample with Pythia 8 + FastJet (sample=...)"),
+}
+
+
+def _run(command: str) -> Callable[[DictConfig], object]:
+    def task(cfg: DictConfig) -> object:
+        from hepml.pipelines import evaluate, generate, plot, train  # heavy imports after parsing
+
+        fn = {
+            "train": train.train,
+            "eval": evaluate.evaluate,
+            "plot": plot.plot,
+            "generate": generate.generate,
+        }[command]
+        try:
+            return fn(cfg)
+        except (FileNotFoundError, ValueError, KeyError, TypeError, RuntimeError) as err:
+            log.error("%s: %s", type(err).__name__, err)
+            raise SystemExit(1) from err
+
+    return task
+
+
+def _help() -> str:
+    root = config_dir()
+    lines = ["usage: hepml COMMAND [key=value ...] [-m] [--help]", "", "commands:"]
+    lines += [f"  {name:<10} {desc}" for name, (_, desc) in COMMANDS.items()]
+    lines += ["", "config groups (select with group=name):"]
+    for group in sorted(p for p in root.iterdir() if p.is_dir() and p.name != "hydra"):
+        names = sorted(f.stem for f in group.glob("*.yaml"))
+        lines.append(f"  {group.name:<11} {', '.join(names)}")
+    lines += [
+        "",
+        "examples:",
+        "  hepml train experiment=tau_regression trainer.max_epochs=20 model.hidden=[128,128]",
+        "  hepml eval ckpt_path=outputs/.../checkpoints/best.ckpt",
+        "  hepml plot predictions=outputs/.../eval/predictions.h5",
+        "  hepml train -m experiment=tau_regression loss=l1,mse      (Hydra multirun)",
+        "  hepml COMMAND --help                                       (Hydra's help: config and overrides)",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        sys.stdout.write(_help() + "\n")
+        return
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        sys.stderr.write(f"hepml: unknown command {command!r}\n\n{_help()}\n")
+        raise SystemExit(2)
+    register_resolvers()
+    config_name = COMMANDS[command][0]
+    sys.argv = [f"hepml {command}", *rest]
+    app = hydra.main(config_path=str(config_dir()), config_name=config_name, version_base="1.3")(_run(command))
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Sample builders: generate events, apply the detector response, select, write a file."""

@@ -1,0 +1,322 @@
+"""Hadronic taus, their truth and their reconstructed jets, from a batch of Pythia events.
+
+The functions work on a whole ``pythia.nextBatch(n)`` awkward array at once: the event records
+are flattened into numpy arrays with global particle indices and every step (finding the taus,
+following their decay chains, the detector response, clustering and matching) is vectorised.
+This is faster than a Python loop over ``pythia.event`` and costs about 6 % on top of the
+generation itself.
+
+Definitions
+-----------
+* **Truth tau**: the last copy of a tau (its daughters are not taus) whose first copy's mother is
+  a Z (23) or a Higgs (25); this drops taus from hadron decays (D_s -> tau nu).
+* **Hadronic**: none of the last copy's direct daughters is an electron or a muon (pi0 Dalitz
+  decays put electrons among the final-state products of hadronic taus, so the final state
+  cannot be used).
+* **Visible**: the sum of the tau's final-state descendants except neutrinos (unsmeared), the
+  **neutrinos** the sum of the final-state neutrinos among them.
+* ``n_prongs``: charged final-state descendants that are not decay products of a pi0 (Dalitz
+  electrons) or of a K0_S (displaced pi+ pi-); always odd by charge conservation.
+* ``n_pi0``: pi0 descendants of the tau that do not come from a K0_S decay.
+* ``decay_mode``: HPS convention ``5 * (n_prongs - 1) + min(n_pi0, 4)``: 0 = 1 prong, 1-4 =
+  1 prong + pi0s, 10 = 3 prongs, 11-14 = 3 prongs + pi0s (20+ for 5 prongs).
+* **Jet**: anti-kT jets of all reconstructed particles of the event (``DetectorResponse``); the
+  tau's jet is the closest jet within ``match_dr`` of the visible tau direction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import awkward as ak
+import numpy as np
+
+from hepml.generate.clustering import cluster_antikt
+from hepml.generate.detector import DetectorResponse
+from hepml.physics.kinematics import delta_r, ptetaphim_to_pxpypze, pxpypze_to_ptetaphim
+
+__all__ = ["CONSTITUENT_COLUMNS", "SCALAR_COLUMNS", "analyse_batch", "empty_columns"]
+
+SCALAR_COLUMNS = {
+    "tau_pt": np.float32,
+    "tau_eta": np.float32,
+    "tau_phi": np.float32,
+    "vis_pt": np.float32,
+    "vis_eta": np.float32,
+    "vis_phi": np.float32,
+    "vis_m": np.float32,
+    "jet_pt": np.float32,
+    "jet_eta": np.float32,
+    "jet_phi": np.float32,
+    "jet_m": np.float32,
+    "nu_pt": np.float32,
+    "nu_eta": np.float32,
+    "nu_phi": np.float32,
+    "n_prongs": np.int32,
+    "n_pi0": np.int32,
+    "decay_mode": np.int32,
+    "process": np.int32,
+    "weight": np.float32,
+    "n_const": np.int32,
+}
+CONSTITUENT_COLUMNS = {
+    "const_pt": np.float32,
+    "const_eta": np.float32,
+    "const_phi": np.float32,
+    "const_e": np.float32,
+    "const_charge": np.int32,
+}
+
+_NEUTRINOS = (12, 14, 16)
+_BOSONS = (23, 25)
+
+
+def empty_columns() -> dict[str, np.ndarray | ak.Array]:
+    """Columns with zero rows and the dtypes of :func:`analyse_batch`'s output."""
+    columns: dict[str, np.ndarray | ak.Array] = {
+        name: np.zeros(0, dtype) for name, dtype in SCALAR_COLUMNS.items()
+    }
+    for name, dtype in CONSTITUENT_COLUMNS.items():
+        columns[name] = ak.unflatten(np.zeros(0, dtype), np.zeros(0, np.int64))
+    return columns
+
+
+def _propagate(mother: np.ndarray, seed: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Flags ``members`` whose ancestry (via ``mother``) reaches a ``seed`` particle.
+
+    ``seed`` is a boolean array over all particles; it is true for the particles whose
+    descendants are flagged. Mothers precede daughters, so a few vectorised passes converge.
+    """
+    flag = np.zeros(mother.shape[0], dtype=bool)
+    mothers = mother[members]
+    valid = mothers >= 0
+    safe = np.where(valid, mothers, 0)
+    while True:
+        new = valid & (seed[safe] | flag[safe])
+        if np.array_equal(new, flag[members]):
+            return flag
+        flag[members] = new
+
+
+def _truth_taus(pid: np.ndarray, mother: np.ndarray, daughter1: np.ndarray, daughter2: np.ndarray):
+    """Indices of the last copies of hadronically decaying taus from a Z or a Higgs."""
+    absid = np.abs(pid)
+    candidates = np.flatnonzero((absid == 15) & (daughter1 >= 0))
+    last = candidates[absid[daughter1[candidates]] != 15]
+    top = last.copy()
+    while True:
+        up = mother[top]
+        move = (up >= 0) & (pid[np.maximum(up, 0)] == pid[top])
+        if not move.any():
+            break
+        top = np.where(move, up, top)
+    first_mother = mother[top]
+    from_boson = (first_mother >= 0) & np.isin(absid[np.maximum(first_mother, 0)], _BOSONS)
+
+    d1 = daughter1[last]
+    d2 = np.where(daughter2[last] >= d1, daughter2[last], d1)
+    n_daughters = d2 - d1 + 1
+    owner = np.repeat(np.arange(last.size), n_daughters)
+    start = np.repeat(np.cumsum(n_daughters) - n_daughters, n_daughters)
+    daughters = np.repeat(d1, n_daughters) + np.arange(owner.size) - start
+    lepton = np.isin(absid[daughters], (11, 13))
+    leptonic = np.bincount(owner, weights=lepton, minlength=last.size) > 0
+    return last[from_boson & ~leptonic]
+
+
+def _label_descendants(mother: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    """For every particle, the position in ``roots`` of its ancestor root, or -1."""
+    label = np.full(mother.shape[0], -1, dtype=np.int64)
+    label[roots] = np.arange(roots.size)
+    while True:
+        open_ = np.flatnonzero((label < 0) & (mother >= 0))
+        inherited = label[mother[open_]]
+        found = inherited >= 0
+        if not found.any():
+            return label
+        label[open_[found]] = inherited[found]
+
+
+def _sum_by(label: np.ndarray, mask: np.ndarray, values: tuple[np.ndarray, ...], n: int):
+    return tuple(np.bincount(label[mask], weights=v[mask], minlength=n) for v in values)
+
+
+def analyse_batch(
+    batch: ak.Array,
+    charge_of: Callable[[np.ndarray], np.ndarray],
+    detector: DetectorResponse,
+    rng: np.random.Generator,
+    process: int,
+    jet_radius: float = 0.4,
+    jet_min_pt: float = 15.0,
+    match_dr: float = 0.2,
+    tau_min_pt: float = 20.0,
+    tau_max_eta: float = 2.3,
+) -> tuple[dict[str, np.ndarray | ak.Array], int]:
+    """Rows of hadronic taus with a matched jet from a batch of Pythia events.
+
+    Parameters
+    ----------
+    batch
+        Output of ``pythia.nextBatch(n)`` (field ``prt`` with ``id, status, mother1, daughter1,
+        daughter2, p``).
+    charge_of
+        Maps an array of PDG ids to electric charges.
+    detector
+        Detector response applied to all stable particles of the events.
+    rng
+        Source of the detector's randomness.
+    process
+        Process code written to the ``process`` column.
+    jet_radius, jet_min_pt
+        Anti-kT radius and minimum jet pT (GeV).
+    match_dr
+        Maximum Delta R between the jet and the visible tau.
+    tau_min_pt, tau_max_eta
+        Selection on the matched jet's pT (GeV) and ``|eta|``.
+
+    Returns
+    -------
+    columns : dict
+        The columns listed in :data:`SCALAR_COLUMNS` and :data:`CONSTITUENT_COLUMNS`, one row per
+        kept tau, in the order of the events and of the taus in each event record.
+    n_events : int
+        Number of events in the batch.
+    """
+    prt = batch.prt
+    counts = ak.to_numpy(ak.num(prt)).astype(np.int64)
+    n_events = counts.size
+    event = np.repeat(np.arange(n_events), counts)
+    offset = (np.cumsum(counts) - counts)[event]
+
+    def flat(values: ak.Array) -> np.ndarray:
+        return ak.to_numpy(ak.flatten(values))
+
+    def index(values: ak.Array) -> np.ndarray:
+        local = flat(values).astype(np.int64)
+        return np.where(local > 0, local + offset, -1)
+
+    pid = flat(prt.id).astype(np.int64)
+    final = flat(prt.status) > 0
+    mother, daughter1, daughter2 = index(prt.mother1), index(prt.daughter1), index(prt.daughter2)
+    momenta = ak.flatten(prt.p)
+    px, py, pz, e = (ak.to_numpy(momenta[f]) for f in ("px", "py", "pz", "e"))
+    absid = np.abs(pid)
+    neutrino = np.isin(absid, _NEUTRINOS)
+    charge = charge_of(pid)
+
+    # truth: taus, their visible products and neutrinos
+    taus = _truth_taus(pid, mother, daughter1, daughter2)
+    n_taus = taus.size
+    label = _label_descendants(mother, taus)
+    members = np.flatnonzero(label >= 0)
+    from_k0s = _propagate(mother, absid == 310, members)
+    from_pi0 = _propagate(mother, absid == 111, members)
+    visible = final & (label >= 0) & ~neutrino
+    invisible = final & (label >= 0) & neutrino
+    vis_p4 = _sum_by(label, visible, (px, py, pz, e), n_taus)
+    nu_p4 = _sum_by(label, invisible, (px, py, pz, e), n_taus)
+    prong = visible & (charge != 0) & ~from_k0s & ~from_pi0
+    n_prongs = np.bincount(label[prong], minlength=n_taus)
+    n_pi0 = np.bincount(label[(absid == 111) & (label >= 0) & ~from_k0s], minlength=n_taus)
+
+    # detector response and jets
+    stable = np.flatnonzero(final)
+    pt, eta, phi, m = pxpypze_to_ptetaphim(px[stable], py[stable], pz[stable], e[stable])
+    rpt, reta, rphi, rm, keep = detector.apply(
+        pt, eta, phi, m, charge[stable], pid[stable] == 22, rng, invisible=neutrino[stable]
+    )
+    reco = stable[keep]
+    rpt, reta, rphi, rm = rpt[keep], reta[keep], rphi[keep], rm[keep]
+    rpx, rpy, rpz, re = ptetaphim_to_pxpypze(rpt, reta, rphi, rm)
+    reco_counts = np.bincount(event[reco], minlength=n_events)
+    jets, constituents = cluster_antikt(
+        *(ak.unflatten(v, reco_counts) for v in (rpx, rpy, rpz, re)), jet_radius, jet_min_pt
+    )
+    jet_counts = ak.to_numpy(ak.num(jets)).astype(np.int64)
+    jet_pt, jet_eta, jet_phi, jet_m = pxpypze_to_ptetaphim(
+        *(flat(jets[f]) for f in ("px", "py", "pz", "E"))
+    )
+
+    # matching: the closest jet within match_dr of the visible tau
+    vis_pt, vis_eta, vis_phi, vis_m = pxpypze_to_ptetaphim(*vis_p4)
+    tau_event = event[taus]
+    n_cand = jet_counts[tau_event]
+    owner = np.repeat(np.arange(n_taus), n_cand)
+    first_jet = (np.cumsum(jet_counts) - jet_counts)[tau_event]
+    cand = (
+        np.repeat(first_jet, n_cand)
+        + np.arange(owner.size)
+        - np.repeat(np.cumsum(n_cand) - n_cand, n_cand)
+    )
+    dr = delta_r(jet_eta[cand], jet_phi[cand], vis_eta[owner], vis_phi[owner])
+    order = np.lexsort((dr, owner))
+    best = np.full(n_taus, -1, dtype=np.int64)
+    best_dr = np.full(n_taus, np.inf)
+    first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]] if owner.size else order
+    best[owner[first]] = cand[first]
+    best_dr[owner[first]] = dr[first]
+    matched = best_dr < match_dr
+    if jet_pt.size:
+        safe = np.maximum(best, 0)
+        kept = matched & (jet_pt[safe] > tau_min_pt) & (np.abs(jet_eta[safe]) < tau_max_eta)
+    else:
+        kept = np.zeros(n_taus, dtype=bool)
+
+    sel, jet = np.flatnonzero(kept), best[kept]
+    tau_pt, tau_eta, tau_phi, _ = pxpypze_to_ptetaphim(
+        px[taus[sel]], py[taus[sel]], pz[taus[sel]], e[taus[sel]]
+    )
+    nu_pt, nu_eta, nu_phi, _ = pxpypze_to_ptetaphim(*(v[sel] for v in nu_p4))
+    prongs = n_prongs[sel]
+    pi0s = n_pi0[sel]
+    raw: dict[str, np.ndarray] = {
+        "tau_pt": tau_pt,
+        "tau_eta": tau_eta,
+        "tau_phi": tau_phi,
+        "vis_pt": vis_pt[sel],
+        "vis_eta": vis_eta[sel],
+        "vis_phi": vis_phi[sel],
+        "vis_m": vis_m[sel],
+        "jet_pt": jet_pt[jet],
+        "jet_eta": jet_eta[jet],
+        "jet_phi": jet_phi[jet],
+        "jet_m": jet_m[jet],
+        "nu_pt": nu_pt,
+        "nu_eta": nu_eta,
+        "nu_phi": nu_phi,
+        "n_prongs": prongs,
+        "n_pi0": pi0s,
+        "decay_mode": 5 * (prongs - 1) + np.minimum(pi0s, 4),
+        "process": np.full(sel.size, process),
+        "weight": np.ones(sel.size),
+    }
+
+    # constituents of the matched jets, by decreasing pT
+    per_jet = ak.flatten(constituents, axis=1)[jet] if sel.size else None
+    n_const = ak.to_numpy(ak.num(per_jet)) if per_jet is not None else np.zeros(0, np.int64)
+    reco_first = (np.cumsum(reco_counts) - reco_counts)[tau_event[sel]]
+    positions = (
+        ak.to_numpy(ak.flatten(per_jet)).astype(np.int64) + np.repeat(reco_first, n_const)
+        if per_jet is not None
+        else np.zeros(0, np.int64)
+    )
+    const_flat = {
+        "const_pt": rpt[positions],
+        "const_eta": reta[positions],
+        "const_phi": rphi[positions],
+        "const_e": re[positions],
+        "const_charge": charge[reco][positions],
+    }
+    owner_const = np.repeat(np.arange(sel.size), n_const)
+    order = np.lexsort((-const_flat["const_pt"], owner_const))
+    columns: dict[str, np.ndarray | ak.Array] = {
+        name: np.asarray(raw[name], dtype=dtype)
+        for name, dtype in SCALAR_COLUMNS.items()
+        if name != "n_const"
+    }
+    columns["n_const"] = n_const.astype(SCALAR_COLUMNS["n_const"])
+    for name, dtype in CONSTITUENT_COLUMNS.items():
+        values = const_flat[name][order].astype(dtype)
+        columns[name] = ak.unflatten(values, n_const.astype(np.int64))
+    return columns, n_events

@@ -1,0 +1,1 @@
+"""Neural architectures: plain torch modules, one per file (no Hydra, no data or task imports)."""

@@ -1,0 +1,1 @@
+"""Pure physics functions (kinematics, jet observables) on numpy arrays."""

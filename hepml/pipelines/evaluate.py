@@ -1,0 +1,102 @@
+"""``hepml eval``: predictions, metrics and plots from a checkpoint alone."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from hepml.metrics.summary import summarize
+from hepml.pipelines.common import build_datamodule, load_checkpoint, write_json
+from hepml.pipelines.estimator_fit import estimator_predictions
+from hepml.plotting.report import make_plots
+from hepml.predictions import write_predictions
+
+log = logging.getLogger(__name__)
+
+
+def evaluate(cfg: DictConfig) -> dict[str, float]:
+    """Evaluate ``cfg.ckpt_path`` on its test split, or on other files named by ``data``."""
+    if not cfg.get("ckpt_path"):
+        raise ValueError("hepml eval needs ckpt_path=PATH/TO/best.ckpt")
+    override = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else None
+    return evaluate_checkpoint(cfg.ckpt_path, Path(cfg.paths.output_dir), override, cfg.get("plots", True))
+
+
+def _data_config(run_data: dict[str, Any], override: dict[str, Any] | None) -> dict[str, Any]:
+    """The training data config, replaced by a full data config or patched by its non-null keys.
+    Other files than the training ones are evaluated whole (``eval_all``)."""
+    if not override:
+        return run_data
+    if override.get("_target_"):
+        data = dict(override)
+    else:
+        data = {**run_data, **{k: v for k, v in override.items() if v is not None}}
+    if [str(f) for f in data["files"]] != [str(f) for f in run_data["files"]] and "eval_all" not in (override or {}):
+        log.info("Evaluating on other files than the training ones: every event is used")
+        data["eval_all"] = True
+    return data
+
+
+def evaluate_checkpoint(
+    ckpt_path: str | Path, out_dir: str | Path, data_override: dict[str, Any] | None = None, plots: bool = True
+) -> dict[str, float]:
+    """Write ``out_dir/predictions.h5``, ``metrics.json`` and ``plots/``; return the metrics."""
+    out_dir = Path(out_dir)
+    ckpt = load_checkpoint(ckpt_path)
+    meta = ckpt["hepml"]
+    run_cfg = OmegaConf.create(meta["config"])
+    data_cfg = _data_config(OmegaConf.to_container(run_cfg.data), data_override)
+    dm = build_datamodule(data_cfg)
+    dm.load(stats=meta["stats"])
+    target_transform = (data_cfg.get("target") or {}).get("transform")
+    if "estimator" in ckpt:
+        pred = estimator_predictions(ckpt, dm, target_transform)
+    else:
+        pred = _task_predictions(run_cfg, meta, ckpt, dm)
+    columns = {**dm.split_columns("test"), **pred}
+    kind = meta["kind"]
+    info = {
+        "checkpoint": str(Path(ckpt_path).resolve()),
+        "model_name": str(run_cfg.model.get("_target_", "model")).rsplit(".", 1)[-1],
+        "choices": meta.get("choices", {}),
+        "target": (data_cfg.get("target") or {}).get("variable"),
+        "baseline": data_cfg.get("baseline"),
+        "class_names": list(data_cfg.get("classes") or []),
+        "signal_class": int(run_cfg.task.get("signal_class", 1)) if "task" in run_cfg else 1,
+        "significance": OmegaConf.to_container(run_cfg.significance) if run_cfg.get("significance") else None,
+        "files": [str(f) for f in data_cfg["files"]],
+    }
+    write_predictions(out_dir / "predictions.h5", columns, kind, info)
+    metrics = summarize(columns, kind, info)
+    write_json(out_dir / "metrics.json", metrics)
+    if plots:
+        make_plots(columns, kind, info, out_dir / "plots")
+    log.info("Evaluation of %s on %d events written to %s", ckpt_path, len(columns["index"]), out_dir)
+    return metrics
+
+
+def _task_predictions(run_cfg: DictConfig, meta: dict, ckpt: dict, dm) -> dict[str, np.ndarray]:
+    task = instantiate(
+        run_cfg.task,
+        model=instantiate(run_cfg.model, _convert_="all"),
+        loss=instantiate(run_cfg.loss, _convert_="all"),
+        optimizer=None,
+        _convert_="all",
+    )
+    task.set_data_stats(meta["stats"])
+    task.load_state_dict(ckpt["state_dict"])
+    task.eval()
+    parts: list[dict[str, torch.Tensor]] = []
+    with torch.no_grad():
+        for i, batch in enumerate(dm.predict_dataloader()):
+            parts.append(task.predict_step(batch, i))
+    out = {k: torch.cat([p[k] for p in parts]).numpy() for k in parts[0]}
+    if not np.array_equal(out.pop("index"), dm.indices["test"]):
+        raise RuntimeError("prediction order does not match the test split")
+    return out

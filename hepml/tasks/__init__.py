@@ -1,0 +1,1 @@
+"""LightningModules that bundle a model with its head, loss, metrics and prediction outputs."""

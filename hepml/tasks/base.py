@@ -1,0 +1,137 @@
+"""The task base class: input normalisation + model + loss, optimisers, checkpoint metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+
+from hepml.models.layers.inputnorm import InputNorm
+
+
+class Task(L.LightningModule):
+    """Common machinery of the supervised tasks.
+
+    Parameters
+    ----------
+    model : a plain ``nn.Module`` whose ``forward`` takes the input groups by name
+        (``scalars``, ``particles``, ``particles_mask``, ...).
+    loss : module ``(output, target, weight) -> scalar``.
+    optimizer : ``params -> Optimizer`` (a ``_partial_`` config).
+    scheduler : ``optimizer -> LRScheduler`` or None.
+    monitor : metric a plateau scheduler watches.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., Any] | None = None,
+        monitor: str = "val/loss",
+        n_outputs: int | None = None,
+    ):
+        super().__init__()
+        self.model = model
+        self.loss = loss
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.monitor = monitor
+        self.norm: InputNorm | None = None
+        self.meta: dict[str, Any] = {}
+        self._outputs: dict[str, list[dict[str, torch.Tensor]]] = {"val": [], "test": []}
+        widths = {
+            "loss": getattr(loss, "n_outputs", None),
+            "model": getattr(model, "n_outputs", None),
+            "task": n_outputs,
+        }
+        known = {k: v for k, v in widths.items() if v is not None}
+        if len(set(known.values())) > 1:
+            raise ValueError(
+                f"output widths disagree: {known}; the loss {type(loss).__name__} needs "
+                f"{known.get('loss')} output(s): set task.n_outputs (the model follows it)"
+            )
+
+    # -------------------------------------------------------------- data stats
+    def set_data_stats(self, stats: Mapping[str, Any]) -> None:
+        """Install the training-split statistics as buffers (before fit or load_state_dict)."""
+        self.norm = InputNorm(stats["inputs"])
+
+    def forward(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        if self.norm is None:
+            raise RuntimeError("set_data_stats() must be called before the task is used")
+        return self.model(**self.norm(inputs))
+
+    # ------------------------------------------------------------------- steps
+    def target_of(self, batch: Mapping[str, Any]) -> torch.Tensor:
+        raise NotImplementedError
+
+    def step_outputs(self, output: torch.Tensor, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """What an evaluation step keeps for epoch-level metrics."""
+        raise NotImplementedError
+
+    def epoch_metrics(self, outputs: dict[str, np.ndarray]) -> dict[str, float]:
+        raise NotImplementedError
+
+    def predictions(self, output: torch.Tensor, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """Columns of the predictions file for one batch."""
+        raise NotImplementedError
+
+    def _loss(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        output = self(batch["inputs"])
+        return output, self.loss(output, self.target_of(batch), batch.get("weight"))
+
+    def training_step(self, batch, batch_idx):
+        _, loss = self._loss(batch)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True,
+                 batch_size=len(batch["index"]))
+        return loss
+
+    def _eval_step(self, batch, stage: str):
+        output, loss = self._loss(batch)
+        self.log(f"{stage}/loss", loss, on_epoch=True, prog_bar=True, batch_size=len(batch["index"]),
+                 sync_dist=True)
+        self._outputs[stage].append({k: v.detach().cpu() for k, v in self.step_outputs(output, batch).items()})
+
+    def validation_step(self, batch, batch_idx):
+        self._eval_step(batch, "val")
+
+    def test_step(self, batch, batch_idx):
+        self._eval_step(batch, "test")
+
+    def _epoch_end(self, stage: str) -> None:
+        outs = self._outputs[stage]
+        if not outs:
+            return
+        arrays = {k: torch.cat([o[k] for o in outs]).numpy() for k in outs[0]}
+        self._outputs[stage] = []
+        for name, value in self.epoch_metrics(arrays).items():
+            self.log(f"{stage}/{name}", float(value), prog_bar=True, sync_dist=True)
+
+    def on_validation_epoch_end(self):
+        self._epoch_end("val")
+
+    def on_test_epoch_end(self):
+        self._epoch_end("test")
+
+    def predict_step(self, batch, batch_idx):
+        with torch.no_grad():
+            output = self(batch["inputs"])
+        return {"index": batch["index"], **self.predictions(output, batch)}
+
+    # -------------------------------------------------------------- optimisers
+    def configure_optimizers(self):
+        opt = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return opt
+        sched = self.scheduler_factory(optimizer=opt)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": self.monitor}}
+
+    # -------------------------------------------------------------- checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["hepml"] = self.meta
+
