@@ -29,10 +29,10 @@ def _truth(dm: HEPDataModule, est: Estimator, split: str) -> np.ndarray:
     idx = dm.indices[split]
     if est.kind == "classification":
         if "label" not in dm.arrays:
-            raise ValueError("a classifier needs a data config with a `label`")
+            raise ValueError("a classifier needs a data config with a `label`; for regression set model.kind=regression")
         return dm.arrays["label"][idx]
     if "target" not in dm.arrays:
-        raise ValueError("a regressor needs a data config with a `target`")
+        raise ValueError("a regressor needs a data config with a `target`; for classification set model.kind=classification")
     return dm.arrays["target"][idx]
 
 

@@ -1,0 +1,1 @@
+"""Data access: file readers, datasets and preprocessing."""
