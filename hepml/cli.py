@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("eval", "predictions + metrics + plots from a checkpoint (ckpt_path=...)"),
     "plot": ("plot", "remake every plot from a predictions file (predictions=...)"),
     "generate": ("generate", "generate a physics sample with Pythia 8 + FastJet (sample=...)"),
+    "compare": ("", "table + ROC figure over run, eval or multirun directories (positional)"),
 }
 
 
@@ -54,10 +56,29 @@ def _help() -> str:
         "  hepml train experiment=tau_regression trainer.max_epochs=20 model.hidden=[128,128]",
         "  hepml eval ckpt_path=outputs/.../checkpoints/best.ckpt",
         "  hepml plot predictions=outputs/.../eval/predictions.h5",
-        "  hepml train -m experiment=tau_regression loss=l1,mse      (Hydra multirun)",
+        "  hepml train -m experiment=higgs data/features=low,high,all model=mlp,bdt",
+        "  hepml compare multirun/train/2026-.../ -o comparison    (table + ROC figure)",
         "  hepml COMMAND --help                                       (Hydra's help: config and overrides)",
     ]
     return "\n".join(lines)
+
+
+def _compare(args: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="hepml compare", description=COMMANDS["compare"][1])
+    parser.add_argument("runs", nargs="+", help="run, eval or multirun directories")
+    parser.add_argument("-o", "--output", default="comparison", help="output directory (default: comparison)")
+    parser.add_argument("-r", "--reference", default=None, help="label of the ROC ratio reference run")
+    ns = parser.parse_args(args)
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
+    from hepml.pipelines.compare import compare
+
+    try:
+        files = compare(ns.runs, ns.output, ns.reference)
+    except (FileNotFoundError, ValueError) as err:
+        log.error("%s", err)
+        raise SystemExit(1) from err
+    md = next(f for f in files if f.suffix == ".md")
+    sys.stdout.write(md.read_text())
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -69,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command not in COMMANDS:
         sys.stderr.write(f"hepml: unknown command {command!r}\n\n{_help()}\n")
         raise SystemExit(2)
+    if command == "compare":
+        _compare(rest)
+        return
     register_resolvers()
     config_name = COMMANDS[command][0]
     sys.argv = [f"hepml {command}", *rest]

@@ -1,59 +1,18 @@
-"""Shared fixtures: small synthetic files with known structure, and config composition."""
+"""Shared fixtures."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import h5py
-import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_HIGGS = REPO.parent / "shared" / "data" / "higgs" / "higgs_sample.csv"
-
-
-def make_tau_like(n: int, seed: int = 0, max_const: int = 8) -> dict[str, np.ndarray]:
-    """Tau-like events: jet pT is a smeared fraction of the tau pT; constituents share the jet pT."""
-    rng = np.random.default_rng(seed)
-    tau_pt = 20 + rng.exponential(30, n)
-    frac = rng.uniform(0.4, 1.0, n)
-    jet_pt = tau_pt * frac * rng.normal(1.0, 0.05, n)
-    n_const = rng.integers(1, max_const + 1, n)
-    shares = rng.dirichlet(np.ones(max_const), n)
-    valid = np.arange(max_const)[None, :] < n_const[:, None]
-    shares = np.where(valid, shares, 0)
-    shares /= shares.sum(1, keepdims=True)
-    const_pt = np.where(valid, shares * jet_pt[:, None], 0.0)
-    return {
-        "tau_pt": tau_pt,
-        "jet_pt": jet_pt,
-        "jet_eta": rng.uniform(-2.3, 2.3, n),
-        "jet_m": rng.uniform(0.2, 1.7, n),
-        "vis_pt": tau_pt * frac,
-        "n_prongs": rng.choice([1, 3], n),
-        "n_pi0": rng.integers(0, 3, n),
-        "decay_mode": rng.choice([0, 1, 10, 11], n),
-        "process": rng.integers(0, 2, n),
-        "weight": np.ones(n),
-        "n_const": n_const,
-        "const_pt": const_pt,
-        "const_deta": np.where(valid, rng.normal(0, 0.05, (n, max_const)), 0.0),
-        "const_dphi": np.where(valid, rng.normal(0, 0.05, (n, max_const)), 0.0),
-        "const_e": np.where(valid, const_pt * 1.5, 0.0),
-        "const_charge": np.where(valid, rng.choice([-1.0, 0.0, 1.0], (n, max_const)), 0.0),
-    }
-
-
-def write_h5(path: Path, columns: dict[str, np.ndarray]) -> Path:
-    with h5py.File(path, "w") as f:
-        for k, v in columns.items():
-            f[k] = v
-    return path
+from helpers import make_tau_like, write_h5  # noqa: E402
 
 
 @pytest.fixture
 def tau_file(tmp_path: Path) -> Path:
+    """1,500 synthetic tau-like events in HDF5 (padded constituent arrays plus n_const)."""
     return write_h5(tmp_path / "taus.h5", make_tau_like(1500))

@@ -70,6 +70,9 @@ class BDT(Estimator):
             val = {"X_val": x_val, "y_val": y_val, "sample_weight_val": weight_val}
         self.model.fit(x, y, sample_weight=weight, **val)
         info = {"n_iter": float(self.model.n_iter_)}
+        predictors = getattr(self.model, "_predictors", None)  # per iteration, per class: trees
+        if predictors is not None:
+            info["n_parameters"] = float(sum(t.get_n_leaf_nodes() for it in predictors for t in it))
         if getattr(self.model, "validation_score_", None) is not None and len(self.model.validation_score_):
             info["best_validation_score"] = float(np.max(self.model.validation_score_))
         return info

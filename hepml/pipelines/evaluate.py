@@ -57,8 +57,10 @@ def evaluate_checkpoint(
     target_transform = (data_cfg.get("target") or {}).get("transform")
     if "estimator" in ckpt:
         pred = estimator_predictions(ckpt, dm, target_transform)
+        n_parameters = meta.get("fit_info", {}).get("n_parameters", "")
     else:
         pred = _task_predictions(run_cfg, meta, ckpt, dm)
+        n_parameters = sum(v.numel() for k, v in ckpt["state_dict"].items() if k.startswith("model."))
     columns = {**dm.split_columns("test"), **pred}
     kind = meta["kind"]
     info = {
@@ -71,6 +73,8 @@ def evaluate_checkpoint(
         "signal_class": int(run_cfg.task.get("signal_class", 1)) if "task" in run_cfg else 1,
         "significance": OmegaConf.to_container(run_cfg.significance) if run_cfg.get("significance") else None,
         "files": [str(f) for f in data_cfg["files"]],
+        "n_parameters": n_parameters,
+        "inputs": {g.name: g.names for g in dm.schema.inputs},
     }
     write_predictions(out_dir / "predictions.h5", columns, kind, info)
     metrics = summarize(columns, kind, info)

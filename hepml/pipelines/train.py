@@ -32,7 +32,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     dm = build_datamodule(cfg.data)
     dm.load()
     model = instantiate(cfg.model, _convert_="all")
-    meta = {"config": to_container(cfg), "stats": dm.stats, "version": __version__}
+    meta = {"config": to_container(cfg), "stats": dm.stats, "version": __version__, "choices": _choices()}
     start = time.time()
     if isinstance(model, Estimator):
         best = fit_estimator(model, dm, meta, out_dir / "checkpoints")
@@ -48,6 +48,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
     write_json(out_dir / "metrics.json", metrics)
     log.info("Metrics: %s", {k: round(v, 4) for k, v in metrics.items()})
     return metrics
+
+
+def _choices() -> dict[str, str]:
+    """The config group choices of this run (``model``, ``data/features``, ...), for comparisons."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        return {k: str(v) for k, v in HydraConfig.get().runtime.choices.items() if v is not None}
+    except ValueError:  # composed without a Hydra app (tests, notebooks)
+        return {}
 
 
 def _fit_lightning(cfg: DictConfig, model: nn.Module, dm, meta: dict[str, Any], out_dir: Path):

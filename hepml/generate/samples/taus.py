@@ -19,6 +19,7 @@ import multiprocessing
 import time
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,14 +181,11 @@ class _ProcessState:
         return not self.done and expected < self.target
 
 
-class _Immediate:
-    """Stands in for an ``AsyncResult`` when everything runs in this process."""
-
-    def __init__(self, result):
-        self._result = result
-
-    def get(self):
-        return self._result
+def _run_here(args: tuple) -> Future:
+    """Runs a chunk in this process and wraps the result like a pool's future."""
+    future: Future = Future()
+    future.set_result(run_chunk(*args))
+    return future
 
 
 def _check_arguments(
@@ -261,7 +259,11 @@ def generate_taus(
         _ProcessState(name, n_taus // len(processes) + (i < n_taus % len(processes)))
         for i, name in enumerate(processes)
     ]
-    pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else None
+    pool = (
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        if workers > 1
+        else None
+    )
     queue: deque = deque()
     ahead = 2 * workers if pool is not None else 1
     columns_bar = (
@@ -280,16 +282,12 @@ def generate_taus(
                     while len(queue) < ahead and state.wants_chunk(chunk_size):
                         pythia_seed = chunk_seed(seed, state.name, state.next_chunk)
                         args = (state.name, pythia_seed, chunk_size, settings)
-                        job = (
-                            pool.apply_async(run_chunk, args)
-                            if pool
-                            else _Immediate(run_chunk(*args))
-                        )
+                        job = pool.submit(run_chunk, *args) if pool is not None else _run_here(args)
                         queue.append((state, pythia_seed, job))
                         state.next_chunk += 1
                         state.in_flight += 1
                 state, pythia_seed, job = queue.popleft()
-                columns, n_events, cpu = job.get()
+                columns, n_events, cpu = job.result()
                 state.in_flight -= 1
                 if state.done:
                     continue  # ran ahead: this chunk is not part of the sample
@@ -306,8 +304,7 @@ def generate_taus(
                 bar.update(task, completed=sum(min(s.kept, s.target) for s in states))
     finally:
         if pool is not None:
-            pool.terminate()
-            pool.join()
+            pool.shutdown(wait=True, cancel_futures=True)
 
     for state in states:
         logger.info(

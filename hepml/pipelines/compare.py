@@ -1,0 +1,134 @@
+"""``hepml compare RUN [RUN ...]``: one table and one ROC figure over several runs.
+
+A run is a ``hepml train`` directory (predictions in ``eval/``), a ``hepml eval`` directory, or a
+multirun directory (each numbered job inside it is a run).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hepml.metrics.roc import roc_curve
+from hepml.metrics.summary import summarize
+from hepml.plotting.roc import plot_roc
+from hepml.plotting.style import set_style
+from hepml.predictions import read_predictions
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ["run", "model", "features", "auc", "rejection_eff30", "rejection_eff50", "rejection_eff70",
+           "significance", "resolution", "bias", "n_parameters", "train_time_s"]
+
+
+def find_runs(paths: list[str | Path]) -> list[Path]:
+    """Expand multirun directories; keep directories that hold a predictions file."""
+    runs: list[Path] = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise FileNotFoundError(f"{p} does not exist")
+        if _predictions_file(p) is not None:
+            runs.append(p)
+            continue
+        jobs = sorted((d for d in p.iterdir() if d.is_dir() and _predictions_file(d)), key=_job_order)
+        if not jobs:
+            raise FileNotFoundError(f"{p} holds no predictions.h5 (nor eval/predictions.h5), directly "
+                                    "or in its job subdirectories; was the run evaluated?")
+        runs.extend(jobs)
+    return runs
+
+
+def _job_order(d: Path) -> tuple[int, str]:
+    return (int(d.name), d.name) if d.name.isdigit() else (10**9, d.name)
+
+
+def _predictions_file(d: Path) -> Path | None:
+    for cand in (d / "eval" / "predictions.h5", d / "predictions.h5"):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _row(run: Path, columns: dict, task: str, info: dict[str, Any]) -> dict[str, Any]:
+    metrics = summarize(columns, task, info)
+    choices = info.get("choices") or {}
+    row: dict[str, Any] = {
+        "run": str(run),
+        "model": choices.get("model") or info.get("model_name", "?"),
+        "features": choices.get("data/features") or _n_features(info),
+        "n_parameters": info.get("n_parameters", ""),
+        **metrics,
+    }
+    train_metrics = run / "metrics.json"
+    if train_metrics.is_file():
+        row["train_time_s"] = json.loads(train_metrics.read_text()).get("train_time_s", "")
+    return row
+
+
+def _n_features(info: dict[str, Any]) -> str:
+    n = sum(len(v) for v in (info.get("inputs") or {}).values())
+    return f"{n} inputs" if n else ""
+
+
+def _label(row: dict[str, Any], taken: set[str]) -> str:
+    base = " / ".join(x for x in (str(row["model"]), str(row["features"])) if x) or Path(row["run"]).name
+    label, i = base, 2
+    while label in taken:
+        label, i = f"{base} ({i})", i + 1
+    taken.add(label)
+    return label
+
+
+def compare(paths: list[str | Path], output: str | Path, reference: str | None = None) -> list[Path]:
+    """Write ``comparison.md``, ``comparison.csv`` and ``roc.png/.pdf`` to ``output``."""
+    runs = find_runs(paths)
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    rows, curves, taken = [], {}, set()
+    for run in runs:
+        columns, task, info = read_predictions(_predictions_file(run))
+        row = _row(run, columns, task, info)
+        row["label"] = _label(row, taken)
+        rows.append(row)
+        if task == "classification":
+            is_sig = (columns["label"] == int(info.get("signal_class", 1))).astype(int)
+            sig_eff, bkg_eff, _ = roc_curve(columns["score"], is_sig, columns.get("weight"))
+            curves[row["label"]] = (sig_eff, bkg_eff)
+    present = [c for c in COLUMNS if any(c in r and r[c] != "" for r in rows)]
+    written = [_write_csv(output / "comparison.csv", rows, ["label", *present]),
+               _write_md(output / "comparison.md", rows, ["label", *present[1:]])]
+    if curves:
+        ref = reference if reference in curves else None
+        if reference is not None and ref is None:
+            raise ValueError(f"reference {reference!r} is not one of the runs {sorted(curves)}")
+        set_style("CMS")
+        written += plot_roc(curves, output / "roc", reference=ref or next(iter(curves)))
+    log.info("Compared %d runs: %s", len(rows), ", ".join(str(w) for w in written))
+    return [Path(w) for w in written]
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "inf" if np.isinf(v) else f"{v:.4g}"
+    return str(v)
+
+
+def _write_csv(path: Path, rows: list[dict], cols: list[str]) -> Path:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        for r in rows:
+            w.writerow([r.get(c, "") for c in cols])
+    return path
+
+
+def _write_md(path: Path, rows: list[dict], cols: list[str]) -> Path:
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -1,0 +1,119 @@
+"""The data module on synthetic files with known content."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from helpers import make_tau_like, write_h5
+
+from hepml.data.datamodule import HEPDataModule
+
+SCALARS = {"scalars": {"variables": {"jet_pt": {"transform": "log"}, "jet_eta": {}}}}
+PARTICLES = {
+    "particles": {
+        "max_length": 5,
+        "count": "n_const",
+        "sort_by": "const_pt",
+        "variables": {"const_pt": {}, "const_charge": {"center": None, "scale": None}},
+    }
+}
+
+
+def _dm(files, inputs=SCALARS, **kw):
+    kw.setdefault("target", {"variable": "tau_pt", "ratio_to": "jet_pt", "transform": "log"})
+    return HEPDataModule(files=files, inputs=inputs, baseline="jet_pt", observers=["jet_pt"], **kw)
+
+
+def test_split_is_deterministic_and_disjoint(tau_file):
+    a, b = _dm([tau_file]), _dm([tau_file])
+    a.load()
+    b.load()
+    sizes = [len(a.indices[s]) for s in ("train", "val", "test")]
+    assert sizes == [1050, 225, 225]
+    for s in ("train", "val", "test"):
+        np.testing.assert_array_equal(a.indices[s], b.indices[s])
+    assert len(np.unique(np.concatenate(list(a.indices.values())))) == 1500
+
+
+def test_stats_come_from_the_training_split(tau_file):
+    dm = _dm([tau_file])
+    dm.load()
+    cols = make_tau_like(1500)
+    tr = dm.indices["train"]
+    assert dm.stats["inputs"]["scalars"]["center"][0] == pytest.approx(np.log(cols["jet_pt"][tr]).mean(), rel=1e-5)
+    t = np.log(cols["tau_pt"][tr] / cols["jet_pt"][tr])
+    assert dm.stats["target"]["center"] == pytest.approx(t.mean(), rel=1e-5)
+    assert dm.stats["baseline_scale"] == pytest.approx(1 / np.median(cols["jet_pt"][tr] / cols["tau_pt"][tr]))
+
+
+def test_particles_sorted_padded_and_masked(tau_file):
+    dm = _dm([tau_file], inputs=PARTICLES)
+    dm.load()
+    x, mask = dm.arrays["inputs"]["particles"], dm.arrays["masks"]["particles"]
+    cols = make_tau_like(1500)
+    np.testing.assert_array_equal(mask.sum(1), np.minimum(cols["n_const"], 5))
+    pt = x[..., 0]
+    assert np.all(np.diff(np.where(mask, pt, -1), axis=1) <= 1e-6)  # decreasing within valid slots
+    assert np.all(pt[~mask] == 0)
+    expected_lead = np.max(cols["const_pt"], axis=1)
+    np.testing.assert_allclose(pt[:, 0], expected_lead, rtol=1e-5)
+
+
+def test_batches_are_whole_tensors(tau_file):
+    dm = _dm([tau_file], inputs={**SCALARS, **PARTICLES}, batch_size=100)
+    dm.load()
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["inputs"]["scalars"].shape == (100, 2)
+    assert batch["inputs"]["particles"].shape == (100, 5, 2)
+    assert batch["inputs"]["particles_mask"].dtype == torch.bool
+    assert batch["target"].shape == (100,)
+    assert sum(len(b["index"]) for b in dm.val_dataloader()) == 225
+
+
+def test_nan_input_names_file_and_variable(tmp_path):
+    cols = make_tau_like(100)
+    cols["jet_eta"][7] = np.nan
+    path = write_h5(tmp_path / "nan.h5", cols)
+    with pytest.raises(ValueError, match=r"nan\.h5: variable 'jet_eta' has 1 NaN"):
+        _dm([path]).load()
+
+
+def test_missing_file_error_carries_hint(tmp_path):
+    dm = _dm([tmp_path / "none.h5"], missing_hint="Generate it with hepml generate.")
+    with pytest.raises(FileNotFoundError, match=r"none\.h5.*Generate it with hepml generate"):
+        dm.load()
+
+
+def test_missing_variable_lists_available(tau_file):
+    dm = _dm([tau_file], inputs={"scalars": {"variables": ["jet_ptt"]}})
+    with pytest.raises(ValueError, match=r"'jet_ptt'.*jet_pt"):
+        dm.load()
+
+
+def test_labels_must_be_class_indices(tmp_path):
+    path = write_h5(tmp_path / "c.h5", {"x": np.arange(10.0), "y": np.full(10, 2)})
+    dm = HEPDataModule(files=[path], inputs={"s": {"variables": ["x"]}}, label="y")
+    with pytest.raises(ValueError, match="label column 'y' must hold integers 0..1"):
+        dm.load()
+
+
+def test_eval_all_and_baseline_calibration(tau_file, tmp_path):
+    dm = _dm([tau_file])
+    dm.load()
+    other = _dm([tau_file], eval_all=True)
+    other.load(stats=dm.stats)
+    assert len(other.indices["test"]) == 1500
+    cols = other.split_columns("test")
+    np.testing.assert_allclose(cols["baseline"], make_tau_like(1500)["jet_pt"] * dm.stats["baseline_scale"])
+
+
+def test_two_files_are_concatenated(tmp_path):
+    a = write_h5(tmp_path / "a.h5", make_tau_like(300, seed=1))
+    with h5py.File(a, "r") as f:
+        n = len(f["tau_pt"])
+    b = write_h5(tmp_path / "b.h5", make_tau_like(200, seed=2))
+    dm = _dm([a, b], split=(0.5, 0.25, 0.25))
+    dm.load()
+    assert n == 300 and sum(len(v) for v in dm.indices.values()) == 500
