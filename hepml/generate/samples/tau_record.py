@@ -3,8 +3,8 @@
 The functions work on a whole ``pythia.nextBatch(n)`` awkward array at once: the event records
 are flattened into numpy arrays with global particle indices and every step (finding the taus,
 following their decay chains, the detector response, clustering and matching) is vectorised.
-This is faster than a Python loop over ``pythia.event`` and costs about 6 % on top of the
-generation itself.
+This is faster than a Python loop over ``pythia.event``: nextBatch plus this analysis cost
+about 10 % on top of the generation itself (0.1 ms per event for the analysis).
 
 Definitions
 -----------
@@ -33,7 +33,7 @@ import numpy as np
 
 from hepml.generate.clustering import cluster_antikt
 from hepml.generate.detector import DetectorResponse
-from hepml.physics.kinematics import delta_r, ptetaphim_to_pxpypze, pxpypze_to_ptetaphim
+from hepml.physics.kinematics import delta_phi, delta_r, ptetaphim_to_pxpypze, pxpypze_to_ptetaphim
 
 __all__ = ["CONSTITUENT_COLUMNS", "SCALAR_COLUMNS", "analyse_batch", "empty_columns"]
 
@@ -65,6 +65,8 @@ CONSTITUENT_COLUMNS = {
     "const_phi": np.float32,
     "const_e": np.float32,
     "const_charge": np.int32,
+    "const_deta": np.float32,
+    "const_dphi": np.float32,
 }
 
 _NEUTRINOS = (12, 14, 16)
@@ -309,6 +311,9 @@ def analyse_batch(
         "const_charge": charge[reco][positions],
     }
     owner_const = np.repeat(np.arange(sel.size), n_const)
+    # position relative to the jet axis (what a network should see rather than absolute angles)
+    const_flat["const_deta"] = const_flat["const_eta"] - raw["jet_eta"][owner_const]
+    const_flat["const_dphi"] = delta_phi(const_flat["const_phi"], raw["jet_phi"][owner_const])
     order = np.lexsort((-const_flat["const_pt"], owner_const))
     columns: dict[str, np.ndarray | ak.Array] = {
         name: np.asarray(raw[name], dtype=dtype)

@@ -278,14 +278,22 @@ def generate_taus(
         with Progress(*columns_bar, disable=not progress) as bar:
             task = bar.add_task("generating taus", total=n_taus)
             while not all(state.done for state in states):
-                for state in states:
-                    while len(queue) < ahead and state.wants_chunk(chunk_size):
-                        pythia_seed = chunk_seed(seed, state.name, state.next_chunk)
-                        args = (state.name, pythia_seed, chunk_size, settings)
-                        job = pool.submit(run_chunk, *args) if pool is not None else _run_here(args)
-                        queue.append((state, pythia_seed, job))
-                        state.next_chunk += 1
-                        state.in_flight += 1
+                submitted = True
+                while submitted:  # round-robin over the processes until the queue is full
+                    submitted = False
+                    for state in states:
+                        if len(queue) < ahead and state.wants_chunk(chunk_size):
+                            pythia_seed = chunk_seed(seed, state.name, state.next_chunk)
+                            args = (state.name, pythia_seed, chunk_size, settings)
+                            job = (
+                                pool.submit(run_chunk, *args)
+                                if pool is not None
+                                else _run_here(args)
+                            )
+                            queue.append((state, pythia_seed, job))
+                            state.next_chunk += 1
+                            state.in_flight += 1
+                            submitted = True
                 state, pythia_seed, job = queue.popleft()
                 columns, n_events, cpu = job.result()
                 state.in_flight -= 1
