@@ -7,7 +7,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-
 REPO = Path(__file__).resolve().parents[1]
 SHARED_HIGGS = REPO.parent / "shared" / "data" / "higgs" / "higgs_sample.csv"
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+import torch.distributed as dist
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    DistributedSampler,
+    RandomSampler,
+    SequentialSampler,
+)
 
 Batch = dict[str, "torch.Tensor | dict[str, torch.Tensor]"]
 
@@ -38,6 +46,14 @@ class TensorBatches(Dataset):
         }
 
 
+class EpochBatchSampler(BatchSampler):
+    """A BatchSampler that forwards ``set_epoch`` to a distributed sampler (reshuffles per epoch)."""
+
+    def set_epoch(self, epoch: int) -> None:
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
+
+
 def batch_loader(
     dataset: TensorBatches,
     batch_size: int,
@@ -45,15 +61,21 @@ def batch_loader(
     num_workers: int = 0,
     seed: int | None = None,
 ) -> DataLoader:
-    """A DataLoader that yields whole batches (the sampler hands the dataset index lists)."""
-    if shuffle:
+    """A DataLoader that yields whole batches (the sampler hands the dataset index lists).
+
+    Under ``torch.distributed`` each process gets its own shard (a ``DistributedSampler``), so the
+    trainer must not inject one (``use_distributed_sampler: false`` in the trainer configs).
+    """
+    if dist.is_available() and dist.is_initialized():
+        sampler = DistributedSampler(dataset, shuffle=shuffle, seed=seed or 0, drop_last=False)
+    elif shuffle:
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
         sampler = RandomSampler(dataset, generator=gen)
     else:
         sampler = SequentialSampler(dataset)
     return DataLoader(
         dataset,
-        sampler=BatchSampler(sampler, batch_size=batch_size, drop_last=False),
+        sampler=EpochBatchSampler(sampler, batch_size=batch_size, drop_last=False),
         batch_size=None,
         num_workers=num_workers,
         persistent_workers=num_workers > 0,

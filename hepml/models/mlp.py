@@ -69,7 +69,7 @@ class MLP(nn.Module):
         self.n_outputs = n_outputs
         widths = [n_inputs, *hidden]
         self.blocks = nn.Sequential(
-            *(Block(a, b, activation, batch_norm, dropout, residual) for a, b in zip(widths[:-1], widths[1:]))
+            *(Block(a, b, activation, batch_norm, dropout, residual) for a, b in zip(widths[:-1], widths[1:], strict=True))
         )
         self.head = nn.Linear(widths[-1], n_outputs)
 

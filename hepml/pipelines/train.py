@@ -39,6 +39,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         metrics: dict[str, float] = {}
     elif isinstance(model, nn.Module):
         best, metrics = _fit_lightning(cfg, model, dm, meta, out_dir)
+        if best is None and metrics.get("rank", 0) != 0:
+            return {}  # DDP: only global rank zero evaluates and writes metrics
     else:
         raise TypeError(f"model config built a {type(model).__name__}; expected a torch nn.Module or "
                         "a hepml.estimators Estimator")
@@ -81,6 +83,8 @@ def _fit_lightning(cfg: DictConfig, model: nn.Module, dm, meta: dict[str, Any], 
         return None, {}
     best = _best_checkpoint(trainer)
     results = trainer.test(task, datamodule=dm, ckpt_path=str(best), verbose=False)
+    if not trainer.is_global_zero:
+        return None, {"rank": trainer.global_rank}
     metrics = {k.replace("/", "_"): float(v) for k, v in (results[0] if results else {}).items()}
     return best, metrics
 

@@ -88,7 +88,7 @@ class Task(L.LightningModule):
     def training_step(self, batch, batch_idx):
         _, loss = self._loss(batch)
         self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True,
-                 batch_size=len(batch["index"]))
+                 batch_size=len(batch["index"]), sync_dist=True)
         return loss
 
     def _eval_step(self, batch, stage: str):

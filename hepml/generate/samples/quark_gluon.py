@@ -1,0 +1,121 @@
+"""Quark/gluon jets: quark-enriched Z(-> nu nu) + jet versus gluon-rich QCD dijets.
+
+``channel="zjet"``: q qbar -> Z g and q g -> Z q with Z -> nu nu, so the jet recoils against
+missing momentum (mostly quark jets at high pT, from q g -> Z q). ``channel="dijet"``: 2 -> 2 QCD.
+Both with pT-hat in ``[pthat_min, pthat_max]``; the two leading anti-kT R = 0.4 jets of the
+detector-level particles (:mod:`hepml.generate.samples.jets`) with 500 < pT < 550 GeV and rapidity
+``|y| < 1.7`` are candidates, the selection of the Energy Flow Networks sample (Komiske, Metodiev
+& Thaler, JHEP 01 (2019) 121). Each jet is matched to the closest outgoing parton of the hard
+process within ``radius``; ``parton_pdgid`` is its PDG id (0: none matched), so the true flavour
+is known per jet and ``parton_flavour`` can keep only quark or only gluon jets.
+
+Columns (one row per kept jet)
+------------------------------
+``jet_pt, jet_eta, jet_y, jet_phi, jet_m`` (float32); ``parton_pdgid`` (int32); ``n_const``
+(int32) and jagged ``const_pt, const_eta, const_phi, const_e, const_deta, const_dphi`` (float32)
+and ``const_charge, const_pid`` (int32; the PDG id of the generated particle behind each
+reconstructed one, i.e. ideal particle identification), by decreasing pT.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from hepml.generate.samples.jets import (
+    generate_jets,
+    output_columns,
+    plot_per_label,
+    read_for_plots,
+)
+
+__all__ = ["CONSTITUENTS", "FLAVOURS", "build_chunk", "validation_plots"]
+
+#: Constituent fields written as ``const_<field>``.
+CONSTITUENTS = ("pt", "eta", "phi", "e", "deta", "dphi", "charge", "pid")
+#: ``parton_flavour`` choices and the ``|parton_pdgid|`` they keep.
+FLAVOURS = {"quark": (1, 2, 3, 4, 5, 6), "light_quark": (1, 2, 3), "gluon": (21,)}
+
+
+def build_chunk(
+    seed: int,
+    n_events: int,
+    channel: str = "dijet",
+    radius: float = 0.4,
+    pt_min: float = 500.0,
+    pt_max: float = 550.0,
+    max_abs_rapidity: float = 1.7,
+    pthat_min: float = 450.0,
+    pthat_max: float = 650.0,
+    parton_flavour: str | None = None,
+    mpi: bool = False,
+    max_constituents: int = 100,
+    detector: dict | None = None,
+) -> dict[str, np.ndarray | ak.Array]:
+    """Generate ``n_events`` events of one channel and return the kept jets.
+
+    Parameters
+    ----------
+    seed, n_events
+        Pythia seed and number of generated events.
+    channel
+        ``"zjet"`` (Z(-> nu nu) + jet) or ``"dijet"`` (QCD).
+    radius, pt_min, pt_max, max_abs_rapidity
+        Anti-kT radius and the jet window (GeV, rapidity).
+    pthat_min, pthat_max
+        pT-hat window of the generation.
+    parton_flavour
+        None keeps every jet in the window; a key of :data:`FLAVOURS` keeps only jets matched
+        to such a parton.
+    mpi
+        Multiparton interactions (5-10 times slower when on).
+    max_constituents
+        Constituents stored per jet (the hardest).
+    detector
+        Keyword arguments of :class:`hepml.generate.detector.DetectorResponse`.
+
+    Returns
+    -------
+    dict
+        The columns of the module docstring, one row per kept jet.
+    """
+    if channel not in ("zjet", "dijet"):
+        raise ValueError(f"quark/gluon channel must be 'zjet' or 'dijet', got {channel!r}")
+    if parton_flavour is not None and parton_flavour not in FLAVOURS:
+        raise ValueError(f"parton_flavour must be None or one of {sorted(FLAVOURS)}")
+    jets, _ = generate_jets(
+        seed, n_events, "zjet" if channel == "zjet" else "qcd", radius=radius, pt_min=pt_min,
+        pt_max=pt_max, max_abs_rapidity=max_abs_rapidity, n_leading=2, truth="parton",
+        require_match=parton_flavour is not None, max_constituents=max_constituents,
+        pthat_min=pthat_min, pthat_max=pthat_max, mpi=mpi, detector=detector,
+    )  # fmt: skip
+    out = output_columns(jets, ("pt", "eta", "y", "phi", "m", "truth_pdgid"), CONSTITUENTS)
+    if parton_flavour is not None:
+        keep = np.isin(np.abs(out["parton_pdgid"]), FLAVOURS[parton_flavour])
+        out = {name: values[keep] for name, values in out.items()}
+    return out
+
+
+def validation_plots(path: Path, out_dir: Path) -> list[Path]:
+    """Jet mass, pT, constituent multiplicity and gluon fraction per label; returns the files."""
+    out_dir = Path(out_dir)
+    columns, names_of = read_for_plots(path, ["jet_m", "jet_pt", "n_const", "parton_pdgid"])
+    written = plot_per_label(
+        columns, names_of, "jet_m", np.linspace(0, 150, 31), "Jet mass [GeV]", out_dir, "jet_mass"
+    )
+    pt = columns["jet_pt"]
+    bins = np.linspace(np.floor(pt.min(initial=0) / 10) * 10, np.ceil(pt.max(initial=1) / 10) * 10, 26)
+    written += plot_per_label(columns, names_of, "jet_pt", bins, "Jet $p_T$ [GeV]", out_dir, "jet_pt")
+    written += plot_per_label(
+        columns, names_of, "n_const", np.arange(0, 101, 4), "Constituents", out_dir, "n_const"
+    )
+    columns["parton_class"] = np.select(
+        [np.abs(columns["parton_pdgid"]) == 21, np.abs(columns["parton_pdgid"]) > 0], [2, 1], 0
+    )
+    written += plot_per_label(
+        columns, names_of, "parton_class", np.arange(-0.5, 3), "Matched parton: none, quark, gluon",
+        out_dir, "parton_flavour",
+    )  # fmt: skip
+    return written

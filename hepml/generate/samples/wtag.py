@@ -1,0 +1,182 @@
+"""W tagging with jet images: boosted W jets from W' -> WZ versus QCD dijets.
+
+Signal (``channel="wprime"``): W'(600 GeV) -> W Z with W -> q q' and Z -> nu nu (forced decays),
+so the W recoils against missing momentum; a jet is kept when the W and both its quarks lie
+within ``radius`` of its axis. Background (``channel="qcd"``): 2 -> 2 QCD with pT-hat in
+``[pthat_min, pthat_max]``, any of the two leading jets. Jets: anti-kT R = 0.8 of the detector-level
+particles (:mod:`hepml.generate.samples.jets`), 250 < pT < 300 GeV, ``|eta| < 2``, optionally
+``mass_window = [65, 95]``. This is the setup of the jet-image papers (Cogan et al., JHEP 02 (2015)
+118; de Oliveira et al., JHEP 07 (2016) 069), with N-subjettiness after Thaler & Van Tilburg, JHEP
+03 (2011) 015.
+
+Columns (one row per kept jet)
+------------------------------
+``jet_pt, jet_eta, jet_phi, jet_m`` (float32): the jet four-vector from all its constituents.
+``tau1, tau2, tau3, tau21`` (float32): N-subjettiness, beta = 1, R0 = ``radius``, exclusive-kT
+axes, of the stored constituents. ``n_const`` (int32) and jagged ``const_pt, const_eta,
+const_phi, const_e, const_deta, const_dphi`` (float32, ``deta``/``dphi`` relative to the jet axis),
+``const_charge, const_pid`` (int32): the ``max_constituents`` hardest constituents by decreasing
+pT. ``image`` (float32, ``npix * npix`` values per row, written by the HDF5 writer as a 2D
+``[n, npix * npix]`` array) and ``image_npix`` (int32): the pT image, reshape with
+``image.reshape(-1, npix, npix)`` to ``[jet, x = eta, y = phi]``
+(:mod:`hepml.physics.jet_images`). The writers do not take multi-dimensional numpy columns,
+hence the flattened image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from hepml.generate.samples.jets import (
+    generate_jets,
+    output_columns,
+    plot_per_label,
+    read_for_plots,
+)
+from hepml.physics.jet_images import make_images
+from hepml.physics.substructure import leading_subjets, nsubjettiness, tau_ratio
+
+__all__ = ["CONSTITUENTS", "build_chunk", "validation_plots"]
+
+#: Constituent fields written as ``const_<field>``.
+CONSTITUENTS = ("pt", "eta", "phi", "e", "deta", "dphi", "charge", "pid")
+
+
+def build_chunk(
+    seed: int,
+    n_events: int,
+    channel: str = "qcd",
+    radius: float = 0.8,
+    pt_min: float = 250.0,
+    pt_max: float = 300.0,
+    max_abs_eta: float = 2.0,
+    mass_window: Sequence[float] | None = None,
+    pthat_min: float = 230.0,
+    pthat_max: float = 330.0,
+    wprime_mass: float = 600.0,
+    mpi: bool = False,
+    max_constituents: int = 100,
+    npix: int = 25,
+    image_extent: float = 1.25,
+    centre: bool = True,
+    rotate: bool = True,
+    flip: bool = True,
+    subjet_radius: float = 0.3,
+    axes: str = "KT_Axes",
+    detector: dict | None = None,
+) -> dict[str, np.ndarray | ak.Array]:
+    """Generate ``n_events`` events of one channel and return the kept W-tagging jets.
+
+    Parameters
+    ----------
+    seed, n_events
+        Pythia seed and number of generated events.
+    channel
+        ``"wprime"`` (signal, matched W jets) or ``"qcd"`` (background, two leading jets).
+    radius, pt_min, pt_max, max_abs_eta, mass_window
+        Anti-kT radius and the jet window (``mass_window = [low, high]`` GeV or None).
+    pthat_min, pthat_max
+        pT-hat window of the QCD generation (not used by the W').
+    wprime_mass, mpi
+        W' mass (GeV); multiparton interactions (5-10 times slower when on).
+    max_constituents
+        Constituents stored per jet (the hardest; substructure and image use these).
+    npix, image_extent
+        Image pixels per side and half-width in eta and phi (0.1 x 0.1 pixels by default).
+    centre, rotate, flip
+        Image preprocessing: centre on the leading kT subjet (else on the jet axis); rotate the
+        second subjet straight below it; put the harder half on the right.
+    subjet_radius
+        Radius of the kT subjets used by the preprocessing.
+    axes
+        N-subjettiness axes (:data:`hepml.physics.substructure.AXES`).
+    detector
+        Keyword arguments of :class:`hepml.generate.detector.DetectorResponse`.
+
+    Returns
+    -------
+    dict
+        The columns of the module docstring, one row per kept jet.
+    """
+    if channel not in ("wprime", "qcd"):
+        raise ValueError(f"W-tagging channel must be 'wprime' or 'qcd', got {channel!r}")
+    jets, _ = generate_jets(
+        seed, n_events, channel, radius=radius, pt_min=pt_min, pt_max=pt_max,
+        max_abs_eta=max_abs_eta, mass_window=mass_window, n_leading=2,
+        truth="w" if channel == "wprime" else None, require_match=channel == "wprime",
+        max_constituents=max_constituents, pthat_min=pthat_min, pthat_max=pthat_max, mpi=mpi,
+        wprime_mass=wprime_mass, detector=detector,
+    )  # fmt: skip
+    counts = jets["n_const"]
+    four = tuple(jets[f"const_{f}"] for f in ("px", "py", "pz", "e"))
+    taus = nsubjettiness(*four, counts, n_max=3, radius=radius, axes=axes)
+    subjets = leading_subjets(*four, counts, n=2, radius=subjet_radius)
+    eta0, phi0 = jets["eta"], jets["phi"]
+    if centre:
+        lead = np.isfinite(subjets.eta[:, 0])
+        eta0 = np.where(lead, subjets.eta[:, 0], eta0)
+        phi0 = np.where(lead, subjets.phi[:, 0], phi0)
+    images = make_images(
+        jets["const_pt"], jets["const_eta"], jets["const_phi"], counts, eta0, phi0,
+        eta2=subjets.eta[:, 1] if rotate else None, phi2=subjets.phi[:, 1] if rotate else None,
+        npix=npix, extent=image_extent, flip_images=flip,
+    )  # fmt: skip
+    out = output_columns(jets, ("pt", "eta", "phi", "m"), CONSTITUENTS)
+    for n in (1, 2, 3):
+        out[f"tau{n}"] = taus[:, n - 1].astype(np.float32)
+    out["tau21"] = tau_ratio(taus, 2, 1).astype(np.float32)
+    n_jets = counts.size
+    out["image"] = ak.unflatten(images.reshape(-1), np.full(n_jets, npix * npix, np.int64))
+    out["image_npix"] = np.full(n_jets, npix, np.int32)
+    return out
+
+
+def validation_plots(path: Path, out_dir: Path) -> list[Path]:
+    """Jet mass, pT and tau21 per label, and the mean image of each label (log colour scale).
+
+    Parameters
+    ----------
+    path
+        A written W-tagging sample (HDF5, or ROOT) with a ``label`` column.
+    out_dir
+        Folder for the PNG and PDF files.
+
+    Returns
+    -------
+    list of Path
+        The written files.
+    """
+    from matplotlib.colors import LogNorm
+
+    from hepml.plotting.style import label, new_figure, save
+
+    out_dir = Path(out_dir)
+    columns, names_of = read_for_plots(path, ["jet_m", "jet_pt", "tau21", "image", "image_npix"])
+    written = plot_per_label(
+        columns, names_of, "jet_m", np.linspace(0, 200, 41), "Jet mass [GeV]", out_dir, "jet_mass"
+    )
+    pt = columns["jet_pt"]
+    bins = np.linspace(np.floor(pt.min(initial=0) / 10) * 10, np.ceil(pt.max(initial=1) / 10) * 10, 26)
+    written += plot_per_label(columns, names_of, "jet_pt", bins, "Jet $p_T$ [GeV]", out_dir, "jet_pt")
+    written += plot_per_label(
+        columns, names_of, "tau21", np.linspace(0, 1, 26), r"$\tau_{21}$", out_dir, "tau21"
+    )
+    npix = int(columns["image_npix"][0]) if columns["image_npix"].size else 25
+    images = np.asarray(columns["image"])[:, : npix * npix].reshape(-1, npix, npix)
+    for k, name in names_of.items():
+        mean = images[columns["label"] == k].mean(axis=0)
+        fig, (ax,) = new_figure()
+        positive = mean[mean > 0]
+        norm = LogNorm(vmin=max(positive.min(), positive.max() * 1e-6), vmax=positive.max()) if positive.size else None
+        shown = ax.imshow(np.where(mean > 0, mean, np.nan).T, origin="lower", norm=norm, cmap="viridis")
+        fig.colorbar(shown, ax=ax, label="Mean pixel $p_T$ [GeV]")
+        ax.set_xlabel(r"Pixel ($\eta$)")
+        ax.set_ylabel(r"Pixel ($\phi$)")
+        ax.set_title(name, fontsize="small")
+        label(ax)
+        written += save(fig, out_dir / f"mean_image_label{k}")
+    return written

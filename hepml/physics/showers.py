@@ -1,0 +1,201 @@
+"""Electromagnetic showers in a crystal calorimeter: lateral profile and shower-shape variables.
+
+Conventions
+-----------
+* An **image** is an array ``[..., H, W]`` of crystal energies (GeV) centred on the seed crystal
+  (``H`` and ``W`` odd, the seed at ``[H // 2, W // 2]``); axis -2 runs along ``ieta``, axis -1
+  along ``iphi``. Distances are in crystal units.
+* The **lateral profile** of a shower is a sum of two-dimensional Gaussians (a narrow core and a
+  wide tail); the energy fraction in a crystal is the integral of the profile over the crystal's
+  square, which factorises per Gaussian into differences of normal cumulative distributions.
+* ``sigma_ietaieta`` follows CMS: logarithmic weights ``w_i = max(0, w0 + ln(E_i / E_5x5))``
+  over the 5x5 crystals around the seed, ``sigma^2 = sum w_i (ieta_i - <ieta>)^2 / sum w_i``
+  (crystal units; multiply by the crystal size, 0.0174, for CMS's eta units).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import ndtr
+
+__all__ = [
+    "energy_width",
+    "local_maxima",
+    "log_weighted_width",
+    "max_2x2",
+    "n_above",
+    "profile_fractions",
+    "r9",
+    "window_sum",
+]
+
+FloatArray = NDArray[np.floating]
+
+
+def profile_fractions(
+    du: ArrayLike,
+    dv: ArrayLike,
+    size: int,
+    widths: Sequence[float],
+    weights: Sequence[float],
+) -> FloatArray:
+    """Energy fractions of showers in the ``size x size`` crystals around their impact crystal.
+
+    Parameters
+    ----------
+    du, dv
+        Impact points relative to the centre of the impact crystal, crystal units, ``[n]``
+        (within ``[-0.5, 0.5]`` for the impact crystal to be the central one).
+    size
+        Odd window size in crystals.
+    widths
+        Standard deviations of the Gaussian components in crystal units.
+    weights
+        Energy fraction of each component (they should sum to 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``[n, size, size]`` fractions (axis 1 along ``u``); their sum is the containment of the
+        window, below 1 by the tails outside it.
+    """
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"the window size must be a positive odd number, got {size}")
+    if len(widths) != len(weights):
+        raise ValueError(f"got {len(widths)} profile widths but {len(weights)} weights")
+    du = np.atleast_1d(np.asarray(du, dtype=float))
+    dv = np.atleast_1d(np.asarray(dv, dtype=float))
+    edges = np.arange(size + 1) - size / 2.0  # crystal edges relative to the window centre
+    out = np.zeros((du.size, size, size))
+    for width, weight in zip(widths, weights, strict=True):
+        cu = ndtr((edges[None, :] - du[:, None]) / width)
+        cv = ndtr((edges[None, :] - dv[:, None]) / width)
+        out += weight * np.diff(cu, axis=1)[:, :, None] * np.diff(cv, axis=1)[:, None, :]
+    return out
+
+
+def _centre(images: FloatArray, size: int) -> FloatArray:
+    h, w = images.shape[-2:]
+    if size > min(h, w) or size % 2 == 0:
+        raise ValueError(f"a centred {size}x{size} window needs an odd size <= {min(h, w)}")
+    i, j = (h - size) // 2, (w - size) // 2
+    return images[..., i : i + size, j : j + size]
+
+
+def window_sum(images: ArrayLike, size: int) -> FloatArray:
+    """Energy of the centred ``size x size`` window (E1x1, E3x3, E5x5, ...), ``[...]``."""
+    return _centre(np.asarray(images, dtype=float), size).sum(axis=(-2, -1))
+
+
+def max_2x2(images: ArrayLike) -> FloatArray:
+    """Largest energy of the four 2x2 windows that contain the central crystal (E2x2)."""
+    c = _centre(np.asarray(images, dtype=float), 3)
+    blocks = [c[..., a : a + 2, b : b + 2].sum(axis=(-2, -1)) for a in (0, 1) for b in (0, 1)]
+    return np.max(np.stack(blocks), axis=0)
+
+
+def r9(images: ArrayLike, denominator: int = 5) -> FloatArray:
+    """``R9 = E3x3 / E_{n x n}`` (``n = denominator``, 5 by default); 0 where the latter <= 0."""
+    images = np.asarray(images, dtype=float)
+    num, den = window_sum(images, 3), window_sum(images, denominator)
+    return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+
+
+def log_weighted_width(images: ArrayLike, axis: int = -2, size: int = 5, w0: float = 4.7) -> FloatArray:
+    """CMS-style ``sigma_ietaieta`` (``axis=-2``) or ``sigma_iphiiphi`` (``axis=-1``).
+
+    Parameters
+    ----------
+    images
+        ``[..., H, W]`` crystal energies centred on the seed.
+    axis
+        -2 for the ``ieta`` direction, -1 for ``iphi``.
+    size
+        The width is computed over the centred ``size x size`` crystals.
+    w0
+        Cut-off of the logarithmic weights ``max(0, w0 + ln(E_i / E_window))``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The weighted standard deviation of the crystal index in crystal units (0 when no crystal
+        has a positive weight).
+    """
+    if axis not in (-2, -1):
+        raise ValueError(f"axis must be -2 (ieta) or -1 (iphi), got {axis}")
+    win = _centre(np.asarray(images, dtype=float), size)
+    total = win.sum(axis=(-2, -1))[..., None, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights = np.where((win > 0) & (total > 0), w0 + np.log(win / total), 0.0)
+    weights = np.maximum(weights, 0.0)
+    coord = np.arange(size, dtype=float) - size // 2
+    coord = coord[:, None] if axis == -2 else coord[None, :]
+    norm = weights.sum(axis=(-2, -1))
+    safe = np.where(norm > 0, norm, 1.0)
+    mean = (weights * coord).sum(axis=(-2, -1)) / safe
+    var = (weights * (coord - mean[..., None, None]) ** 2).sum(axis=(-2, -1)) / safe
+    return np.where(norm > 0, np.sqrt(np.maximum(var, 0.0)), 0.0)
+
+
+def energy_width(images: ArrayLike, axis: int = -1, threshold: float = 0.0) -> FloatArray:
+    """Energy-weighted RMS of the crystal index along ``axis`` over crystals above ``threshold``.
+
+    The analogue of CMS's super-cluster ``phiWidth`` (``axis=-1``) and ``etaWidth`` (``axis=-2``)
+    in crystal units, computed over the whole image.
+    """
+    images = np.asarray(images, dtype=float)
+    h, w = images.shape[-2:]
+    weights = np.where(images > threshold, images, 0.0)
+    n = h if axis == -2 else w
+    coord = np.arange(n, dtype=float) - n // 2
+    coord = coord[:, None] if axis == -2 else coord[None, :]
+    norm = weights.sum(axis=(-2, -1))
+    safe = np.where(norm > 0, norm, 1.0)
+    mean = (weights * coord).sum(axis=(-2, -1)) / safe
+    var = (weights * (coord - mean[..., None, None]) ** 2).sum(axis=(-2, -1)) / safe
+    return np.where(norm > 0, np.sqrt(np.maximum(var, 0.0)), 0.0)
+
+
+def n_above(images: ArrayLike, threshold: float) -> NDArray[np.int64]:
+    """Number of crystals with an energy above ``threshold``."""
+    return (np.asarray(images) > threshold).sum(axis=(-2, -1)).astype(np.int64)
+
+
+def local_maxima(grid: ArrayLike, threshold: float, wrap_last: bool = True) -> NDArray[np.bool_]:
+    """Crystals that are above ``threshold`` and a maximum of their 3x3 neighbourhood.
+
+    Parameters
+    ----------
+    grid
+        ``[..., H, W]`` crystal energies.
+    threshold
+        Minimum seed energy.
+    wrap_last
+        The last axis is periodic (``iphi`` of a barrel); the other one is not.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask ``[..., H, W]``. Ties are broken deterministically: a crystal must be
+        strictly larger than its neighbours that precede it (row-major order) and at least as
+        large as those that follow, so two equal neighbouring maxima give one seed.
+    """
+    grid = np.asarray(grid, dtype=float)
+    padded = np.pad(grid, [(0, 0)] * (grid.ndim - 2) + [(1, 1), (0, 0)], constant_values=-np.inf)
+    seed = grid > threshold
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            if di == 0 and dj == 0:
+                continue
+            neighbour = padded[..., 1 + di : padded.shape[-2] - 1 + di, :]
+            if wrap_last:
+                neighbour = np.roll(neighbour, -dj, axis=-1)
+            else:
+                neighbour = np.pad(neighbour, [(0, 0)] * (grid.ndim - 1) + [(1, 1)], constant_values=-np.inf)
+                neighbour = neighbour[..., 1 + dj : neighbour.shape[-1] - 1 + dj]
+            before = (di, dj) < (0, 0)
+            seed &= grid > neighbour if before else grid >= neighbour
+    return seed
