@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 import hydra
+from hydra.errors import InstantiationException
 from omegaconf import DictConfig
 
 from hepml.config import config_dir, register_resolvers
@@ -38,7 +39,7 @@ def _run(command: str) -> Callable[[DictConfig], object]:
         }[command]
         try:
             return fn(cfg)
-        except (FileNotFoundError, ValueError, KeyError, TypeError, RuntimeError) as err:
+        except (FileNotFoundError, ValueError, KeyError, TypeError, RuntimeError, InstantiationException) as err:
             log.error("%s: %s", type(err).__name__, err)
             raise SystemExit(1) from err
 

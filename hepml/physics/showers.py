@@ -183,19 +183,24 @@ def local_maxima(grid: ArrayLike, threshold: float, wrap_last: bool = True) -> N
         strictly larger than its neighbours that precede it (row-major order) and at least as
         large as those that follow, so two equal neighbouring maxima give one seed.
     """
-    grid = np.asarray(grid, dtype=float)
-    padded = np.pad(grid, [(0, 0)] * (grid.ndim - 2) + [(1, 1), (0, 0)], constant_values=-np.inf)
-    seed = grid > threshold
+    grid = np.asarray(grid)
+    h, w = grid.shape[-2:]
+    flat = grid.reshape(-1, h, w)
+    n, i, j = np.nonzero(flat > threshold)  # few crystals: compare only those with neighbours
+    value = flat[n, i, j]
+    seed = np.ones(n.size, dtype=bool)
     for di in (-1, 0, 1):
         for dj in (-1, 0, 1):
             if di == 0 and dj == 0:
                 continue
-            neighbour = padded[..., 1 + di : padded.shape[-2] - 1 + di, :]
+            ni, nj = i + di, j + dj
+            valid = (ni >= 0) & (ni < h)
             if wrap_last:
-                neighbour = np.roll(neighbour, -dj, axis=-1)
+                nj = nj % w
             else:
-                neighbour = np.pad(neighbour, [(0, 0)] * (grid.ndim - 1) + [(1, 1)], constant_values=-np.inf)
-                neighbour = neighbour[..., 1 + dj : neighbour.shape[-1] - 1 + dj]
-            before = (di, dj) < (0, 0)
-            seed &= grid > neighbour if before else grid >= neighbour
-    return seed
+                valid &= (nj >= 0) & (nj < w)
+            other = np.where(valid, flat[n, np.clip(ni, 0, h - 1), np.clip(nj, 0, w - 1)], -np.inf)
+            seed &= value > other if (di, dj) < (0, 0) else value >= other
+    out = np.zeros(flat.shape, dtype=bool)
+    out[n[seed], i[seed], j[seed]] = True
+    return out.reshape(grid.shape)

@@ -102,32 +102,33 @@ class Ecal:
         Draws one normal number per showering particle in acceptance, then one per crystal
         (if ``noise > 0``), so the result is reproducible for a generator state.
         """
+        event, energy, pid, charge = (np.asarray(a) for a in (event, energy, pid, charge))
         n_cells = self.n_eta * self.n_phi
         u = (np.asarray(eta) + self.eta_max) / self.crystal_eta
         v = np.mod(phi, 2 * np.pi) / self.crystal_phi
         inside = (u >= 0) & (u < self.n_eta)
         shower = inside & ((pid == 22) | (np.abs(pid) == 11))
         mip = inside & (charge != 0) & ~shower
-        grid = np.zeros(n_events * n_cells)
         iu, iv = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64) % self.n_phi
-        e = np.asarray(energy, dtype=float)[shower]
+        e = energy[shower].astype(float)
         rel = np.hypot(self.stochastic / np.sqrt(np.maximum(e, 1e-9)), self.constant)
         e = np.maximum(e * (1 + rel * rng.standard_normal(e.size)), 0.0)
         widths, weights = self.profile()
-        frac = showers.profile_fractions(
-            u[shower] - iu[shower] - 0.5, v[shower] - np.floor(v[shower]) - 0.5, self.window, widths, weights
-        )
+        du, dv = u[shower] - iu[shower] - 0.5, v[shower] - np.floor(v[shower]) - 0.5
+        frac = showers.profile_fractions(du, dv, self.window, widths, weights)
         off = np.arange(self.window) - self.window // 2
         ie = iu[shower][:, None, None] + off[None, :, None]
         ip = (iv[shower][:, None, None] + off[None, None, :]) % self.n_phi
-        ok = (ie >= 0) & (ie < self.n_eta)
-        ok = np.broadcast_to(ok, frac.shape)
+        ok = np.broadcast_to((ie >= 0) & (ie < self.n_eta), frac.shape)
         key = event[shower][:, None, None] * n_cells + ie * self.n_phi + ip
-        grid += np.bincount(key[ok], (e[:, None, None] * frac)[ok], minlength=grid.size)
         mip_key = event[mip] * n_cells + iu[mip] * self.n_phi + iv[mip]
-        grid += np.bincount(mip_key, np.minimum(energy[mip], self.mip), minlength=grid.size)
+        grid = np.bincount(
+            np.concatenate([key[ok], mip_key]),
+            np.concatenate([(e[:, None, None] * frac)[ok], np.minimum(energy[mip], self.mip)]),
+            minlength=n_events * n_cells,
+        ).astype(np.float32)
         if self.noise > 0:
-            grid += rng.normal(0.0, self.noise, grid.size)
+            grid += np.float32(self.noise) * rng.standard_normal(grid.size, dtype=np.float32)
         return grid.reshape(n_events, self.n_eta, self.n_phi)
 
 
@@ -172,97 +173,120 @@ def _prompt(record, pid_test, mother_ids=None) -> np.ndarray:
 
 
 def _match(event, ieta, iphi, p_event, p_eta, p_phi, p_e, ecal: Ecal) -> np.ndarray:
-    """Index of the most energetic photon/electron hitting the 3x3 around each seed, or -1."""
+    """Index of the most energetic particle hitting the 3x3 around each seed, or -1."""
+    if event.size == 0 or p_e.size == 0:
+        return np.full(event.size, -1, dtype=np.int64)
     n_cells = ecal.n_eta * ecal.n_phi
     pu = np.floor((p_eta + ecal.eta_max) / ecal.crystal_eta).astype(np.int64)
     pv = np.floor(np.mod(p_phi, 2 * np.pi) / ecal.crystal_phi).astype(np.int64) % ecal.n_phi
     key = p_event * n_cells + pu * ecal.n_phi + pv
-    order = np.lexsort((-p_e, key))
-    first = order[np.r_[True, key[order][1:] != key[order][:-1]]] if order.size else order
-    keys, best = key[first], first
+    order = np.lexsort((-p_e, key))  # per crystal, the most energetic particle first
+    first = order[np.r_[True, key[order][1:] != key[order][:-1]]]
+    keys = key[first]
     off = np.array([-1, 0, 1])
-    ce = (ieta[:, None] + off[:, None]).repeat(3, 1).reshape(-1, 9)
-    cp = ((iphi[:, None] + off[None, :]) % ecal.n_phi)[:, None, :].repeat(3, 1).reshape(-1, 9)
+    ce = np.repeat(ieta[:, None] + off, 3, axis=1)
+    cp = np.tile((iphi[:, None] + off) % ecal.n_phi, 3)
     ckey = event[:, None] * n_cells + ce * ecal.n_phi + cp
-    pos = np.clip(np.searchsorted(keys, ckey), 0, max(keys.size - 1, 0))
-    found = (keys.size > 0) & (keys[pos] == ckey) if keys.size else np.zeros(ckey.shape, bool)
-    cand = np.where(found, best[pos] if keys.size else 0, -1)
-    energy = np.where(found, p_e[np.maximum(cand, 0)] if p_e.size else 0.0, -1.0)
-    pick = np.argmax(energy, axis=1)
+    pos = np.minimum(np.searchsorted(keys, ckey), keys.size - 1)
+    found = (keys[pos] == ckey) & (ce >= 0) & (ce < ecal.n_eta)
+    cand = np.where(found, first[pos], -1)
+    pick = np.argmax(np.where(found, p_e[first[pos]], -1.0), axis=1)
     return cand[np.arange(cand.shape[0]), pick]
 
 
-def _analyse(record, process, pool, mu, rng, ecal, seed_threshold, min_et, size, crystal_threshold):
+def _hard_particles(record) -> tuple[ak.Array, np.ndarray]:
+    """Final-state particles (no neutrinos) as ``[event][particle]`` records, and their prompt
+    flags (a photon from the hard process or an electron from a W/Z)."""
     final = np.flatnonzero((record.status > 0) & ~np.isin(np.abs(record.pid), (12, 14, 16)))
     prompt = _prompt(record, lambda p: p == 22) | _prompt(record, lambda p: np.abs(p) == 11, (23, 24))
-    pt, eta, phi, m = pxpypze_to_ptetaphim(*(v[final] for v in (record.px, record.py, record.pz, record.e)))
+    p4 = (record.px[final], record.py[final], record.pz[final], record.e[final])
+    pt, eta, phi, m = pxpypze_to_ptetaphim(*p4)
     counts = np.bincount(record.event[final], minlength=record.n_events)
-    fields = {"pt": pt, "eta": eta, "phi": phi, "m": m, "charge": record.charge[final], "pid": record.pid[final]}
-    hard = ak.zip({k: ak.unflatten(v, counts) for k, v in fields.items()})
-    particles, n_pileup = overlay(hard, mu, rng, pool) if mu > 0 else (hard, np.zeros(len(hard), np.int64))
+    fields = {"pt": pt, "eta": eta, "phi": phi, "m": m}
+    fields |= {"charge": record.charge[final], "pid": record.pid[final]}
+    return ak.zip({k: ak.unflatten(v, counts) for k, v in fields.items()}), prompt[final]
+
+
+def _shapes(images: np.ndarray, e5: np.ndarray, ecal: Ecal, threshold: float) -> dict:
+    c = images.shape[-1] // 2
+    e2 = showers.max_2x2(images)
+    return {
+        "e_max": images[:, c, c],
+        "e2x2": e2,
+        "e3x3": showers.window_sum(images, 3),
+        "e5x5": e5,
+        "r9": showers.r9(images),
+        "sigma_ietaieta": showers.log_weighted_width(images, axis=-2) * ecal.crystal_eta,
+        "sigma_iphiiphi": showers.log_weighted_width(images, axis=-1) * ecal.crystal_phi,
+        "e2x2_e5x5": np.divide(e2, e5, out=np.zeros_like(e2), where=e5 > 0),
+        "eta_width": showers.energy_width(images, -2, threshold) * ecal.crystal_eta,
+        "phi_width": showers.energy_width(images, -1, threshold) * ecal.crystal_phi,
+        "n_crystals": showers.n_above(images, threshold),
+    }
+
+
+def _analyse(record, process, pool, mu, rng, ecal, seed_threshold, min_et, size, threshold):
+    hard, hard_prompt = _hard_particles(record)
+    if mu > 0:
+        particles, n_pileup = overlay(hard, mu, rng, pool)
+    else:
+        particles, n_pileup = hard, np.zeros(len(hard), np.int64)
     n_all = ak.to_numpy(ak.num(particles))
-    is_pu = ak.to_numpy(ak.flatten(ak.local_index(particles) >= ak.num(hard)))
-    flat = {k: ak.to_numpy(ak.flatten(particles[k])).astype(float) for k in fields}
-    flat["pid"] = flat["pid"].astype(np.int64)
-    is_prompt = np.zeros(is_pu.size, dtype=bool)
-    is_prompt[~is_pu] = prompt[final]
     p_event = np.repeat(np.arange(n_all.size), n_all)
+    is_pu = ak.to_numpy(ak.flatten(ak.local_index(particles) >= ak.num(hard)))
+    flat = {k: ak.to_numpy(ak.flatten(particles[k])).astype(float) for k in particles.fields}
+    pid = flat["pid"].astype(np.int64)
+    is_prompt = np.zeros(is_pu.size, dtype=bool)
+    is_prompt[~is_pu] = hard_prompt
     p_e = np.sqrt((flat["pt"] * np.cosh(flat["eta"])) ** 2 + flat["m"] ** 2)
+    em = (pid == 22) | (np.abs(pid) == 11)
     rows = []
     for start in range(0, record.n_events, _GRID_EVENTS):
         stop = min(start + _GRID_EVENTS, record.n_events)
         sel = (p_event >= start) & (p_event < stop)
+        local = p_event - start
         grid = ecal.deposit(
-            p_event[sel] - start, flat["eta"][sel], flat["phi"][sel], p_e[sel], flat["pid"][sel],
-            flat["charge"][sel], stop - start, rng,
+            local[sel], flat["eta"][sel], flat["phi"][sel], p_e[sel], pid[sel], flat["charge"][sel],
+            stop - start, rng,
         )
         event, ieta, iphi, images = find_candidates(grid, ecal, seed_threshold, size)
         eta_c = (ieta + 0.5) * ecal.crystal_eta - ecal.eta_max
         e5 = showers.window_sum(images, 5)
-        et = e5 / np.cosh(eta_c)
-        keep = et > min_et
-        event, ieta, iphi, images, eta_c, e5 = event[keep], ieta[keep], iphi[keep], images[keep], eta_c[keep], e5[keep]
-        em = sel & ((flat["pid"] == 22) | (np.abs(flat["pid"]) == 11))
-        em_idx = np.flatnonzero(em)
-        best = _match(event, ieta, iphi, p_event[em] - start, flat["eta"][em], flat["phi"][em], p_e[em], ecal)
-        truth = np.where(best >= 0, em_idx[np.maximum(best, 0)] if em_idx.size else 0, -1)
-        has = truth >= 0
-        t = np.maximum(truth, 0)
-        tpid = np.where(has, flat["pid"][t] if flat["pid"].size else 0, 0)
-        tprompt = has & (is_prompt[t] if is_prompt.size else False)
+        keep = e5 / np.cosh(eta_c) > min_et
+        event, ieta, iphi, images, eta_c, e5 = (
+            a[keep] for a in (event, ieta, iphi, images, eta_c, e5)
+        )
+        em_idx = np.flatnonzero(sel & em)
+        best = _match(event, ieta, iphi, local[em_idx], flat["eta"][em_idx], flat["phi"][em_idx],
+                      p_e[em_idx], ecal)
+        has = best >= 0
+        truth = em_idx[np.maximum(best, 0)] if em_idx.size else np.zeros(best.size, np.int64)
+        tpid = np.where(has, pid[truth] if pid.size else 0, 0)
+        tprompt = has & (is_prompt[truth] if is_prompt.size else False)
         if process == "photon":
             keep = tprompt & (tpid == 22)
         elif process == "electron":
             keep = tprompt & (np.abs(tpid) == 11)
         else:
             keep = ~tprompt
-        core = images[keep][:, 4:7, 4:7] if size == 11 else showers._centre(images[keep], 3)
-        w = np.maximum(core, 0.0)
-        wsum = np.where(w.sum(axis=(1, 2)) > 0, w.sum(axis=(1, 2)), 1.0)
-        off = np.array([-1.0, 0.0, 1.0])
-        img = images[keep]
+        img, c = images[keep], size // 2
+        w = np.maximum(img[:, c - 1 : c + 2, c - 1 : c + 2], 0.0)
+        wsum = np.maximum(w.sum(axis=(1, 2)), 1e-12)
+        shift_eta = (w.sum(axis=2) @ np.array([-1.0, 0.0, 1.0])) / wsum
+        shift_phi = (w.sum(axis=1) @ np.array([-1.0, 0.0, 1.0])) / wsum
+        phi = (iphi[keep] + 0.5 + shift_phi) * ecal.crystal_phi
         rows.append({
             "cand_e": e5[keep],
             "cand_et": e5[keep] / np.cosh(eta_c[keep]),
-            "cand_eta": eta_c[keep] + (w.sum(axis=2) @ off) / wsum * ecal.crystal_eta,
-            "cand_phi": np.mod((iphi[keep] + 0.5 + (w.sum(axis=1) @ off) / wsum) * ecal.crystal_phi + np.pi, 2 * np.pi) - np.pi,
-            "e_max": img[:, size // 2, size // 2],
-            "e2x2": showers.max_2x2(img),
-            "e3x3": showers.window_sum(img, 3),
-            "e5x5": e5[keep],
-            "r9": showers.r9(img),
-            "sigma_ietaieta": showers.log_weighted_width(img, axis=-2) * ecal.crystal_eta,
-            "sigma_iphiiphi": showers.log_weighted_width(img, axis=-1) * ecal.crystal_phi,
-            "e2x2_e5x5": np.divide(showers.max_2x2(img), e5[keep], out=np.zeros(img.shape[0]), where=e5[keep] > 0),
-            "eta_width": showers.energy_width(img, -2, crystal_threshold) * ecal.crystal_eta,
-            "phi_width": showers.energy_width(img, -1, crystal_threshold) * ecal.crystal_phi,
-            "n_crystals": showers.n_above(img, crystal_threshold),
-            "truth_e": np.where(has, p_e[t] if p_e.size else 0.0, 0.0)[keep],
+            "cand_eta": eta_c[keep] + shift_eta * ecal.crystal_eta,
+            "cand_phi": np.mod(phi + np.pi, 2 * np.pi) - np.pi,
+            **_shapes(img, e5[keep], ecal, threshold),
+            "truth_e": np.where(has, p_e[truth] if p_e.size else 0.0, 0.0)[keep],
             "truth_pid": tpid[keep],
             "truth_prompt": tprompt[keep],
-            "truth_pileup": (has & (is_pu[t] if is_pu.size else False))[keep],
+            "truth_pileup": (has & (is_pu[truth] if is_pu.size else False))[keep],
             "n_pileup": n_pileup[start + event[keep]],
-            "image": img.reshape(img.shape[0], -1),
+            "image": img.reshape(img.shape[0], size * size),
         })
     return rows
 
