@@ -28,7 +28,7 @@ def _run(command: str) -> Callable[[DictConfig], object]:
     def task(cfg: DictConfig) -> object:
         from hepml.pipelines import evaluate, generate, plot, train  # heavy imports after parsing
 
-        for name in ("lightning.pytorch", "lightning.fabric"):  # Hydra's handlers already print them
+        for name in ("lightning", "lightning.pytorch", "lightning.fabric"):  # Hydra prints them
             logging.getLogger(name).handlers.clear()
 
         fn = {

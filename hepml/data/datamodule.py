@@ -33,7 +33,8 @@ class HEPDataModule(L.LightningDataModule):
 
     Parameters
     ----------
-    files : data files, read and concatenated in order.
+    files : data files, read and concatenated in order; or ``{train: [...], val: [...], test: [...]}``
+        to split by file instead of by ``split`` fractions.
     inputs : ``{group: {variables: {name: {transform, clip, center, scale, pad_value}},
         max_length, count, sort_by}}``; groups with ``max_length`` are particle lists.
     target : regression ``{variable, ratio_to, transform}``; or ``label`` (+ ``classes``).
@@ -47,7 +48,7 @@ class HEPDataModule(L.LightningDataModule):
 
     def __init__(
         self,
-        files: Sequence[str],
+        files: Sequence[str] | Mapping[str, Sequence[str]],
         inputs: Mapping[str, Mapping[str, Any]],
         target: Mapping[str, Any] | None = None,
         label: str | None = None,
@@ -71,6 +72,14 @@ class HEPDataModule(L.LightningDataModule):
         super().__init__()
         if isinstance(files, (str, Path)):
             files = [files]
+        self.file_splits: dict[str, list[str]] | None = None
+        if isinstance(files, Mapping):
+            unknown = set(files) - {"train", "val", "test"}
+            if unknown or "train" not in files and not eval_all:
+                raise ValueError(f"data.files as a mapping needs keys train (and val, test); got {sorted(files)}")
+            self.file_splits = {k: [str(f) for f in ([v] if isinstance(v, (str, Path)) else v or [])]
+                                for k, v in files.items()}
+            files = [f for k in ("train", "val", "test") for f in self.file_splits.get(k, [])]
         if not files:
             raise ValueError("data.files is empty: name at least one data file")
         if len(split) != 3 or abs(sum(split) - 1) > 1e-6 or min(split) < 0:
@@ -102,6 +111,7 @@ class HEPDataModule(L.LightningDataModule):
             raise FileNotFoundError(f"data file(s) {missing} do not exist.{hint}")
         per_file = [self._read_file(f) for f in self.files]
         self.arrays = {k: _concat([p[k] for p in per_file]) for k in per_file[0]}
+        self._file_sizes = [len(p["inputs"][next(iter(p["inputs"]))]) for p in per_file]
         n = len(self.arrays["observers"][next(iter(self.arrays["observers"]))]) if self.arrays[
             "observers"
         ] else len(next(iter(self.arrays["inputs"].values())))
@@ -178,6 +188,14 @@ class HEPDataModule(L.LightningDataModule):
         return np.stack(feats, axis=-1).astype(np.float32), mask
 
     def _split_indices(self, n: int) -> dict[str, np.ndarray]:
+        if self.file_splits is not None and not self.eval_all:
+            bounds = np.cumsum([0, *self._file_sizes])
+            out, i = {}, 0
+            for split in ("train", "val", "test"):
+                k = len(self.file_splits.get(split, []))
+                out[split] = np.arange(bounds[i], min(bounds[i + k], n))
+                i += k
+            return out
         if self.eval_all:
             empty = np.zeros(0, dtype=np.int64)
             return {"train": empty, "val": empty, "test": np.arange(n)}

@@ -117,3 +117,14 @@ def test_two_files_are_concatenated(tmp_path):
     dm = _dm([a, b], split=(0.5, 0.25, 0.25))
     dm.load()
     assert n == 300 and sum(len(v) for v in dm.indices.values()) == 500
+
+
+def test_split_by_files(tmp_path):
+    files = {k: [str(write_h5(tmp_path / f"{k}.h5", make_tau_like(m, seed=i)))]
+             for i, (k, m) in enumerate([("train", 300), ("val", 100), ("test", 50)])}
+    dm = _dm(files)
+    dm.load()
+    assert [len(dm.indices[s]) for s in ("train", "val", "test")] == [300, 100, 50]
+    np.testing.assert_allclose(dm.split_columns("test")["truth"], make_tau_like(50, seed=2)["tau_pt"])
+    with pytest.raises(ValueError, match="needs keys train"):
+        _dm({"training": files["train"]})

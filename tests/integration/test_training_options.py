@@ -64,3 +64,28 @@ def test_multiclass_classification(tmp_path):
     assert pred["probabilities"].shape == (180, 3)
     np.testing.assert_allclose(pred["probabilities"].sum(1), 1.0, rtol=1e-5)
     assert info["class_names"] == ["a", "b", "c"]
+
+
+def test_same_seed_same_result(tau_file, tmp_path):
+    results = []
+    for i in range(2):
+        cfg = compose_train(["experiment=tau_regression", f"data.files=[{tau_file}]", *FAST, "plots=false",
+                             f"paths.output_dir={tmp_path}/r{i}", f"paths.cache_dir={tmp_path}/c"])
+        results.append(train(cfg))
+    assert results[0]["resolution"] == results[1]["resolution"]
+    assert results[0]["test_loss"] == results[1]["test_loss"]
+
+
+def test_killed_run_resumes_from_last_checkpoint(tau_file, tmp_path):
+    import torch
+
+    common = ["experiment=tau_regression", f"data.files=[{tau_file}]", "callbacks.progress_bar=null",
+              "callbacks.early_stopping=null", "plots=false", f"paths.output_dir={tmp_path}/run",
+              f"paths.cache_dir={tmp_path}/c"]
+    train(compose_train([*common, "trainer.max_epochs=2"]))
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=False)["epoch"] == 1
+    # the same run directory again, with more epochs: continues from last.ckpt (epochs 2, 3)
+    train(compose_train([*common, "trainer.max_epochs=4"]))
+    ckpt = torch.load(last, weights_only=False)
+    assert ckpt["epoch"] == 3 and ckpt["global_step"] == 4 * 5  # 1050 train events = 5 batches of <= 256

@@ -21,7 +21,7 @@ def _two_prong_jets(rng, n_jets=40, pt=275.0):
     """Massless W-like jets: two prongs sharing ``pt``, each a spray of particles, R < 0.8."""
     axis_eta, axis_phi = rng.uniform(-1.5, 1.5, n_jets), rng.uniform(-np.pi, np.pi, n_jets)
     z = rng.uniform(0.25, 0.75, n_jets)
-    opening = 2 * 80.0 / (pt * np.sqrt(z * (1 - z))) * rng.uniform(0.9, 1.1, n_jets)
+    opening = 80.0 / (pt * np.sqrt(z * (1 - z))) * rng.uniform(0.9, 1.1, n_jets)  # m/(pT sqrt(z(1-z)))
     angle = rng.uniform(0, 2 * np.pi, n_jets)
     parts = []
     for share, sign in ((z, 1.0), (1 - z, -1.0)):

@@ -61,8 +61,9 @@ CHANNELS: dict[str, tuple[str, ...]] = {
         *_INVISIBLE_Z,
     ),
 }
-#: Per-jet columns of :func:`generate_jets` (``truth_pdgid`` 0 and ``truth_dr`` inf: unmatched).
-JET_FIELDS = ("pt", "eta", "y", "phi", "m", "truth_pdgid", "truth_dr")
+#: Per-jet columns of :func:`generate_jets` (``truth_pdgid`` 0 and ``truth_dr`` inf: unmatched;
+#: ``pthat``: the event's hard-process pT).
+JET_FIELDS = ("pt", "eta", "y", "phi", "m", "truth_pdgid", "truth_dr", "pthat")
 #: Per-constituent columns (flat arrays); ``deta``/``dphi`` are relative to the jet axis.
 CONSTITUENT_FIELDS = ("pt", "eta", "phi", "e", "px", "py", "pz", "deta", "dphi", "charge", "pid")
 _NEUTRINOS = (12, 14, 16)
@@ -232,6 +233,7 @@ def _analyse(batch, charge_of, detector, rng, sel: dict) -> dict[str, np.ndarray
     out = {
         "pt": jet_pt[jet], "eta": jet_eta[jet], "y": jet_y[jet], "phi": jet_phi[jet],
         "m": jet_m[jet], "truth_pdgid": truth_pdgid[kept], "truth_dr": truth_dr[kept],
+        "pthat": np.sqrt(ak.to_numpy(batch.info.pT2Hat))[jet_event[jet]],
     }  # fmt: skip
 
     # constituents of the kept jets, by decreasing pT, at most max_constituents
