@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plot": ("plot", "remake every plot from a predictions file (predictions=...)"),
     "generate": ("generate", "generate a physics sample with Pythia 8 + FastJet (sample=...)"),
     "compare": ("", "table + ROC figure over run, eval or multirun directories (positional)"),
+    "merge": ("", "concatenate generated shards into one file (positional: OUTPUT SHARD ...)"),
 }
 
 
@@ -62,6 +63,9 @@ def _help() -> str:
         "  hepml plot predictions=outputs/.../eval/predictions.h5",
         "  hepml train -m experiment=higgs data/features=low,high,all model=mlp,bdt",
         "  hepml compare multirun/train/2026-.../ -o comparison    (table + ROC figure)",
+        "  hepml generate sample=taus n_events=200000 workers=8 format=root",
+        "  hepml generate -m sample=taus seed=1,2,3,4               (shards; hydra/launcher=slurm on SLURM)",
+        "  hepml merge data/taus.h5 data/taus_z-h_30000_seed*.h5     (shards -> one file)",
         "  hepml COMMAND --help                                       (Hydra's help: config and overrides)",
     ]
     return "\n".join(lines)
@@ -85,6 +89,21 @@ def _compare(args: list[str]) -> None:
     sys.stdout.write(md.read_text())
 
 
+def _merge(args: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="hepml merge", description=COMMANDS["merge"][1])
+    parser.add_argument("output", help="merged file (.h5/.hdf5 or .root)")
+    parser.add_argument("shards", nargs="+", help="files of one sample generated with different seeds")
+    ns = parser.parse_args(args)
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
+    from hepml.pipelines.merge import merge
+
+    try:
+        merge(ns.output, ns.shards)
+    except (FileNotFoundError, ValueError) as err:
+        log.error("%s", err)
+        raise SystemExit(1) from err
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -96,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(2)
     if command == "compare":
         _compare(rest)
+        return
+    if command == "merge":
+        _merge(rest)
         return
     register_resolvers()
     config_name = COMMANDS[command][0]

@@ -49,6 +49,8 @@ def write_part(path: Path, columns: Mapping[str, Column], attrs: Mapping[str, An
         if is_jagged(values):
             jagged[name] = ak.type(values).content.content.primitive
             stored[_COUNT + name] = ak.to_numpy(ak.num(values)).astype(np.int64)
+            if len(values) == 0:  # the writer cannot pad a jagged column without rows
+                stored[name] = np.zeros(0, dtype=jagged[name])
     if not stored:
         stored[_EMPTY] = np.zeros(0)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
@@ -85,9 +87,9 @@ def read_part(path: Path) -> dict[str, Column]:
             data = handle[name][()]
             if name in jagged:
                 counts = handle[_COUNT + name][()]
-                mask = np.arange(data.shape[1])[None, :] < counts[:, None]
-                values = data[mask].astype(jagged[name])
-                columns[name] = ak.unflatten(values, counts)
+                width = data.shape[1] if data.ndim == 2 else 0
+                values = data[np.arange(width)[None, :] < counts[:, None]] if width else data[:0]
+                columns[name] = ak.unflatten(values.astype(jagged[name]), counts)
             else:
                 columns[name] = data
     return columns

@@ -28,16 +28,23 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     return evaluate_checkpoint(cfg.ckpt_path, Path(cfg.paths.output_dir), override, cfg.get("plots", True))
 
 
+FILE_KEYS = ("files", "tree", "csv_names", "csv_delimiter", "missing_hint", "eval_all", "max_events",
+             "batch_size", "eval_batch_size", "num_workers", "cache_dir")
+
+
 def _data_config(run_data: dict[str, Any], override: dict[str, Any] | None) -> dict[str, Any]:
-    """The training data config, replaced by a full data config or patched by its non-null keys.
-    Other files than the training ones are evaluated whole (``eval_all``)."""
+    """The training data config with the file-reading keys of ``override`` (a data group or
+    ``data.files=...``). What the model was trained on (inputs, target, label, weights) always
+    comes from the checkpoint. Files other than the training ones are evaluated whole."""
     if not override:
         return run_data
-    if override.get("_target_"):
-        data = dict(override)
-    else:
-        data = {**run_data, **{k: v for k, v in override.items() if v is not None}}
-    if [str(f) for f in data["files"]] != [str(f) for f in run_data["files"]] and "eval_all" not in (override or {}):
+    patch = {k: v for k, v in override.items() if k in FILE_KEYS and v is not None}
+    ignored = sorted(k for k, v in override.items()
+                     if k not in FILE_KEYS and k != "_target_" and v is not None and run_data.get(k) != v)
+    if ignored:
+        log.warning("Keeping the checkpoint's %s: the model was trained with them", ignored)
+    data = {**run_data, **patch}
+    if [str(f) for f in data["files"]] != [str(f) for f in run_data["files"]] and "eval_all" not in patch:
         log.info("Evaluating on other files than the training ones: every event is used")
         data["eval_all"] = True
     return data

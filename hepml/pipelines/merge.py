@@ -54,6 +54,11 @@ def _decode(attrs: dict) -> dict[str, Any]:
     return out
 
 
+def _encode(value: Any) -> str | int | float | bool:
+    """An attribute value as written by :func:`hepml.data.writers.write_columns`."""
+    return value if isinstance(value, str | int | float | bool) else json.dumps(value)
+
+
 class _Shard:
     """Column names, row count and provenance of a shard; :meth:`read` loads its columns."""
 
@@ -67,19 +72,20 @@ class _Shard:
         elif path.suffix.lower() in ROOT_SUFFIXES:
             with uproot.open(path) as handle:
                 tree = self._tree(handle)
-                counters = {b.count_branch.name for b in tree.branches if b.count_branch}
+                counters = {b.count_branch.name for b in tree.branches if b.count_branch is not None}
                 self.columns = [b.name for b in tree.branches if b.name not in counters]
                 self.rows = int(tree.num_entries)
-                self.attrs = json.loads(str(handle["provenance"])) if "provenance" in handle else {}
+                text = str(handle["provenance"]) if "provenance" in handle else "{}"
+                self.attrs = _decode(json.loads(text))
         else:
             raise ValueError(f"{path}: unknown shard format; use {HDF5_SUFFIXES + ROOT_SUFFIXES}")
 
     @staticmethod
     def _tree(handle) -> uproot.TTree:
-        trees = [k for k, c in handle.classnames().items() if c == "TTree"]
+        trees = [k.split(";")[0] for k, c in handle.classnames().items() if c == "TTree"]
         if not trees:
             raise ValueError(f"{handle.file_path} holds no TTree")
-        return handle["events"] if "events;1" in trees or "events" in trees else handle[trees[0]]
+        return handle["events" if "events" in trees else trees[0]]
 
     def read(self, jagged_as: str) -> dict[str, np.ndarray | ak.Array]:
         """Columns; jagged ones as padded 2D arrays (``jagged_as="padded"``) or awkward."""
@@ -124,9 +130,9 @@ def _append_hdf5(handle: h5py.File, columns: dict[str, np.ndarray], start: int) 
         ds = handle[name]
         width = max(ds.shape[1], data.shape[1]) if data.ndim == 2 else None
         ds.resize((start + len(data), width) if width is not None else (start + len(data),))
-        if data.ndim == 2:
+        if data.size and data.ndim == 2:
             ds[start:, : data.shape[1]] = data
-        else:
+        elif data.size:
             ds[start:] = data
 
 
@@ -151,7 +157,7 @@ def _provenance(shards: list[_Shard]) -> dict[str, Any]:
     return merged
 
 
-def _check(output: Path, shards: list[_Shard]) -> None:
+def _check(shards: list[_Shard]) -> None:
     first = shards[0]
     for shard in shards[1:]:
         if set(shard.columns) != set(first.columns):
@@ -207,7 +213,7 @@ def merge(output: str | Path, shards: Sequence[str | Path]) -> Path:
     if suffix not in HDF5_SUFFIXES + ROOT_SUFFIXES:
         raise ValueError(f"output {output}: use a suffix among {HDF5_SUFFIXES + ROOT_SUFFIXES}")
     infos = [_Shard(p) for p in paths]
-    _check(output, infos)
+    _check(infos)
     order = infos[0].columns
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.stem}.tmp{output.suffix}")
@@ -220,7 +226,7 @@ def merge(output: str | Path, shards: Sequence[str | Path]) -> Path:
                 _append_hdf5(handle, {n: columns[n] for n in order}, start)
                 start += shard.rows
             for key, value in attrs.items():
-                handle.attrs[key] = json.dumps(value) if isinstance(value, dict | list) else value
+                handle.attrs[key] = _encode(value)
     else:
         with uproot.recreate(tmp) as handle:
             tree = None
@@ -233,7 +239,7 @@ def merge(output: str | Path, shards: Sequence[str | Path]) -> Path:
                     tree = handle.mktree("events", types)
                 if shard.rows:
                     tree.extend(branches)
-            handle["provenance"] = json.dumps(attrs)
+            handle["provenance"] = json.dumps({k: _encode(v) for k, v in attrs.items()})
     os.replace(tmp, output)
     log.info("merged %d shards (%d rows) into %s", len(infos), sum(s.rows for s in infos), output)
     return output

@@ -55,12 +55,14 @@ def test_columns_lengths_window_and_sorting(built, module, channel, seed):
         assert np.all(np.abs(out["jet_y"]) < 1.7)
     else:
         assert np.all(np.abs(out["jet_eta"]) < 2.0)
-        assert np.all((out["tau21"] >= 0) & (out["tau21"] <= 1.0 + 1e-6))
+        # exclusive-kT axes are not minimised: tau2 can exceed tau1 by a little
+        assert np.all((out["tau21"] >= 0) & (out["tau21"] < 1.2))
     const_pt = out["const_pt"]
     assert ak.all(const_pt[:, 1:] <= const_pt[:, :-1])
-    assert ak.all(np.abs(out["const_dphi"]) < 1.0) and ak.all(np.abs(out["const_deta"]) < 1.0)
-    # the jet is the sum of its constituents (none truncated at these multiplicities)
-    assert np.allclose(ak.to_numpy(ak.sum(out["const_e"], axis=1)) > 0, True)
+    # anti-kT constituents lie within 2R of the final axis (within R of a merged hard prong)
+    radius = 0.4 if module is quark_gluon else 0.8
+    dr = np.hypot(out["const_deta"], out["const_dphi"])
+    assert ak.all(dr < 2 * radius) and np.median(ak.to_numpy(ak.fill_none(ak.max(dr, axis=1), 0.0))) < radius
 
 
 def test_signal_jets_have_the_resonance_mass(built):

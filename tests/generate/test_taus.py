@@ -31,14 +31,16 @@ def sample(tmp_path_factory):
 
 def test_columns_and_provenance(sample):
     columns, attrs = sample
-    assert set(columns) == set(COLUMNS)
+    assert set(columns) == {*COLUMNS, "label"}
     assert all(len(values) == N_TAUS for values in columns.values())
     assert np.bincount(columns["process"]).tolist() == [N_TAUS // 2, N_TAUS // 2]
+    np.testing.assert_array_equal(columns["label"], columns["process"])  # z: 0, h: 1
     assert np.all(columns["weight"] == 1.0)
-    assert attrs["seed"] == 11 and attrs["n_taus"] == N_TAUS
+    assert attrs["seed"] == 11 and attrs["n_events"] == N_TAUS
     assert json.loads(attrs["processes"]) == ["z", "h"]
     assert json.loads(attrs["chunk_seeds"])["z"][0] == chunk_seed(11, "z", 0)
-    assert "track_efficiency" in json.loads(attrs["detector"])
+    assert attrs["builder"] == "hepml.generate.samples.taus.build_chunk"
+    assert json.loads(attrs["n_kept"])["z"] >= N_TAUS // 2
     assert attrs["pythia8mc_version"] and attrs["fastjet_version"]
 
 

@@ -76,7 +76,9 @@ def test_same_seed_same_result(tau_file, tmp_path):
     assert results[0]["test_loss"] == results[1]["test_loss"]
 
 
-def test_killed_run_resumes_from_last_checkpoint(tau_file, tmp_path):
+def test_killed_run_resumes_from_last_checkpoint(tau_file, tmp_path, caplog):
+    import logging
+
     import torch
 
     common = ["experiment=tau_regression", f"data.files=[{tau_file}]", "callbacks.progress_bar=null",
@@ -86,6 +88,8 @@ def test_killed_run_resumes_from_last_checkpoint(tau_file, tmp_path):
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=False)["epoch"] == 1
     # the same run directory again, with more epochs: continues from last.ckpt (epochs 2, 3)
-    train(compose_train([*common, "trainer.max_epochs=4"]))
+    with caplog.at_level(logging.INFO, logger="hepml"):
+        train(compose_train([*common, "trainer.max_epochs=4"]))
+    assert f"Resuming from {last}" in caplog.text
     ckpt = torch.load(last, weights_only=False)
     assert ckpt["epoch"] == 3 and ckpt["global_step"] == 4 * 5  # 1050 train events = 5 batches of <= 256
