@@ -38,6 +38,8 @@ class HEPDataModule(L.LightningDataModule):
     inputs : ``{group: {variables: {name: {transform, clip, center, scale, pad_value}},
         max_length, count, sort_by}}``; groups with ``max_length`` are particle lists.
     target : regression ``{variable, ratio_to, transform}``; or ``label`` (+ ``classes``).
+    label_values : raw label values in class order (e.g. ``[0, 4, 5]`` for light, c, b); the label
+        column is mapped to 0..C-1. By default the column must already hold class indices.
     weight, observers, baseline : per-event weight column, columns copied to the predictions,
         and the column whose calibrated value is the regression baseline.
     split : train/val/test fractions of a deterministic permutation drawn with ``split_seed``.
@@ -53,6 +55,7 @@ class HEPDataModule(L.LightningDataModule):
         target: Mapping[str, Any] | None = None,
         label: str | None = None,
         classes: Sequence[str] | None = None,
+        label_values: Sequence[int] | None = None,
         weight: str | None = None,
         observers: Sequence[str] | None = None,
         baseline: str | None = None,
@@ -86,6 +89,7 @@ class HEPDataModule(L.LightningDataModule):
             raise ValueError(f"data.split must be three fractions summing to 1, got {list(split)}")
         self.files = [str(f) for f in files]
         self.schema: DataSchema = build_schema(inputs, target, label, classes, weight, observers, baseline)
+        self.label_values = list(label_values) if label_values is not None else None
         self.reader_options = {"tree": tree, "csv_names": csv_names, "csv_delimiter": csv_delimiter}
         self.split = tuple(float(s) for s in split)
         self.split_seed = split_seed
@@ -151,6 +155,8 @@ class HEPDataModule(L.LightningDataModule):
             out["target"], out["ref"] = t.astype(np.float32), ref.astype(np.float32)
         if s.label is not None:
             y = _flat(cols, s.label, path)
+            if self.label_values is not None:
+                y = _map_labels(y, self.label_values, s.label, path)
             n_classes = max(len(s.classes), 2)
             if not np.all((y == np.round(y)) & (y >= 0) & (y < n_classes)):
                 raise ValueError(f"{path}: label column {s.label!r} must hold integers 0..{n_classes - 1}; "
@@ -279,6 +285,17 @@ class HEPDataModule(L.LightningDataModule):
         for k, v in a["observers"].items():
             out[k] = np.asarray(v)[idx]
         return out
+
+
+def _map_labels(y: np.ndarray, values: list[int], name: str, path: str) -> np.ndarray:
+    """Raw label values (e.g. hadron flavour 0, 4, 5) to class indices 0..C-1."""
+    out = np.full(len(y), -1, dtype=np.int64)
+    for i, v in enumerate(values):
+        out[y == v] = i
+    if (out < 0).any():
+        raise ValueError(f"{path}: label column {name!r} holds values {np.unique(y[out < 0])[:10]} "
+                         f"not listed in data.label_values={values}")
+    return out
 
 
 def _flat(cols: dict, name: str, path: str) -> np.ndarray:

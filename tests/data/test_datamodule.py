@@ -128,3 +128,15 @@ def test_split_by_files(tmp_path):
     np.testing.assert_allclose(dm.split_columns("test")["truth"], make_tau_like(50, seed=2)["tau_pt"])
     with pytest.raises(ValueError, match="needs keys train"):
         _dm({"training": files["train"]})
+
+
+def test_label_values_map_to_class_indices(tmp_path):
+    path = write_h5(tmp_path / "f.h5", {"x": np.arange(6.0), "flav": np.array([0, 4, 5, 5, 0, 4])})
+    dm = HEPDataModule(files=[path], inputs={"s": {"variables": ["x"]}}, label="flav",
+                       classes=["light", "c", "b"], label_values=[0, 4, 5], split=(1.0, 0.0, 0.0))
+    dm.load()
+    np.testing.assert_array_equal(dm.arrays["label"], [0, 1, 2, 2, 0, 1])
+    bad = HEPDataModule(files=[path], inputs={"s": {"variables": ["x"]}}, label="flav",
+                        classes=["light", "b"], label_values=[0, 5])
+    with pytest.raises(ValueError, match=r"holds values \[4\] not listed in data.label_values"):
+        bad.load()
