@@ -1,9 +1,9 @@
 """Generate a few thousand jets per class with the jet-sample builders, write them, plot them.
 
 One-off validation (not a test): calls each builder's ``build_chunk`` in a loop in this process,
-measures events and kept jets per CPU-second per channel, writes an HDF5 file with ``label`` and
-``process`` columns as the runner would, runs the module's ``validation_plots`` and logs the
-median jet mass (and tau21 / tau32) per class.
+measures events and kept jets per CPU-second per process, writes an HDF5 file with ``label`` and
+``process`` columns and ``labels`` provenance as the runner would, runs the module's
+``validation_plots`` and logs the median jet mass (and tau21, tau32 or multiplicity) per class.
 
     .venv/bin/python scripts/validate_jets.py --out /tmp/jets --events 4000 --samples wtag top
 """
@@ -49,12 +49,12 @@ def run_sample(name: str, n_events: int, chunk: int, out: Path, seed: int) -> di
         start, chunks = time.process_time(), []
         for k in range(0, n_events, chunk):
             chunk_seed = 1000 * seed + 100 * index + k // chunk + 1
-            chunks.append(module.build_chunk(chunk_seed, min(chunk, n_events - k), channel=channel))
+            chunks.append(module.build_chunk(chunk_seed, min(chunk, n_events - k), process=channel))
         cpu = time.process_time() - start
         columns = _concatenate(chunks)
         n_jets = len(columns["jet_pt"])
         columns["label"] = np.full(n_jets, label, np.int32)
-        columns["process"] = np.full(n_jets, channel.encode(), dtype=f"S{len(channel)}")
+        columns["process"] = np.full(n_jets, index, np.int32)
         parts.append(columns)
         stats = {
             "events": n_events,
@@ -68,7 +68,8 @@ def run_sample(name: str, n_events: int, chunk: int, out: Path, seed: int) -> di
             stats[f"median_{variable}"] = round(float(np.median(columns[variable])), 3)
         report[channel] = stats
         log.info("%s/%s: %s", name, channel, stats)
-    path = write_columns(out / f"{name}.h5", _concatenate(parts))
+    provenance = {"labels": channels, "process_codes": {c: i for i, c in enumerate(channels)}}
+    path = write_columns(out / f"{name}.h5", _concatenate(parts), provenance)
     module.validation_plots(path, out / name)
     return report
 

@@ -81,7 +81,7 @@ def _attr_value(value: AttrValue) -> str | int | float | bool:
 
 
 def _pad(values: ak.Array) -> np.ndarray:
-    width = int(ak.max(ak.num(values), initial=0))
+    width = int(ak.max(ak.num(values), initial=0, mask_identity=False))
     if len(values) == 0 or width == 0:
         return np.zeros((len(values), width), dtype=np.float32)
     padded = ak.fill_none(ak.pad_none(values, width, clip=True), 0.0)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import re
 import shutil
 import zlib
 from collections.abc import Callable, Mapping
@@ -33,8 +34,8 @@ import numpy as np
 
 from hepml.data.writers import write_columns
 from hepml.generate import parts
-from hepml.generate.pythia import MAX_SEED
 from hepml.generate.chunks import ProcessState, plain, progress_bar, provenance, run_chunk
+from hepml.generate.pythia import MAX_SEED
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,9 @@ def _check(output: Path, fmt: str, n_events: int, workers: int, chunk_size: int,
     if not processes:
         raise ValueError("give at least one entry in `processes` (name: {label, fraction, ...})")
     for name, spec in processes.items():
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+            raise ValueError(f"process name {name!r}: use letters, digits, _ . and - (it names "
+                             "the chunk files <process>_<i>.h5)")
         if not isinstance(spec, Mapping) or "label" not in spec or "fraction" not in spec:
             raise ValueError(f"process {name!r} needs `label` and `fraction`, got {spec!r}")
 
@@ -145,7 +149,7 @@ def generate_sample(
     seed: int = 1,
     workers: int = 1,
     chunk_size: int = 500,
-    format: str = "h5",  # noqa: A002 - the config key users type
+    format: str = "h5",  # shadows the builtin: it is the config key users type
     shuffle: bool = True,
     plots: bool = False,
     plots_fn: str | Callable | None = None,
@@ -166,7 +170,9 @@ def generate_sample(
         Rows (kept objects) in the output, split over the processes by their ``fraction``.
     processes
         ``{name: {label: int, fraction: float, **builder_kwargs}}``; ``label`` is written to the
-        column ``label``, the position of the process in this mapping to the column ``process``.
+        column ``label``, the position of the process in this mapping to the column ``process``
+        (replacing columns of these names from the builder), and ``weight = 1`` is added when the
+        builder returns no ``weight``.
     seed
         Master seed; the chunk seeds derive from it, and so does the shuffling permutation.
     workers
@@ -231,7 +237,7 @@ def _run(states: list[ProcessState], build_fn: Callable, chunk_size: int, worker
         with progress_bar(states, progress) as update:
             update()
             while not all(s.complete for s in states):
-                while len(pending) < _RUN_AHEAD * workers:
+                while len(pending) < (_RUN_AHEAD * workers if pool is not None else 1):
                     wanting = [s for s in states if s.wants_chunk(workers)]
                     if not wanting:
                         break

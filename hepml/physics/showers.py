@@ -22,6 +22,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
 __all__ = [
+    "centroid",
+    "crop",
     "energy_width",
     "local_maxima",
     "log_weighted_width",
@@ -29,6 +31,7 @@ __all__ = [
     "n_above",
     "profile_fractions",
     "r9",
+    "shower_shapes",
     "window_sum",
 ]
 
@@ -104,7 +107,9 @@ def r9(images: ArrayLike, denominator: int = 5) -> FloatArray:
     return np.divide(num, den, out=np.zeros_like(num), where=den > 0)
 
 
-def log_weighted_width(images: ArrayLike, axis: int = -2, size: int = 5, w0: float = 4.7) -> FloatArray:
+def log_weighted_width(
+    images: ArrayLike, axis: int = -2, size: int = 5, w0: float = 4.7
+) -> FloatArray:
     """CMS-style ``sigma_ietaieta`` (``axis=-2``) or ``sigma_iphiiphi`` (``axis=-1``).
 
     Parameters
@@ -204,3 +209,56 @@ def local_maxima(grid: ArrayLike, threshold: float, wrap_last: bool = True) -> N
     out = np.zeros(flat.shape, dtype=bool)
     out[n[seed], i[seed], j[seed]] = True
     return out.reshape(grid.shape)
+
+
+def crop(
+    grid: ArrayLike, event: ArrayLike, i: ArrayLike, j: ArrayLike, size: int, wrap_last: bool = True
+) -> FloatArray:
+    """Images ``[n, size, size]`` of ``grid[event]`` ``[n_events, H, W]`` centred on ``(i, j)``.
+
+    Crystals beyond the ends of axis -2 (and of axis -1 unless ``wrap_last``) read as zero.
+    """
+    grid = np.asarray(grid)
+    h, w = grid.shape[-2:]
+    off = np.arange(size) - size // 2
+    ii = np.asarray(i)[:, None, None] + off[None, :, None]
+    jj = np.asarray(j)[:, None, None] + off[None, None, :]
+    ok = (ii >= 0) & (ii < h)
+    jj = jj % w if wrap_last else jj
+    ok = ok & (jj >= 0) & (jj < w)
+    values = grid[np.asarray(event)[:, None, None], np.clip(ii, 0, h - 1), np.clip(jj, 0, w - 1)]
+    return np.where(ok, values, 0.0)
+
+
+def centroid(images: ArrayLike, size: int = 3) -> tuple[FloatArray, FloatArray]:
+    """Energy-weighted offsets ``(d_ieta, d_iphi)`` of the centred ``size x size`` crystals
+    (negative energies count as zero), relative to the centre of the seed crystal."""
+    win = np.maximum(_centre(np.asarray(images, dtype=float), size), 0.0)
+    coord = np.arange(size, dtype=float) - size // 2
+    norm = np.maximum(win.sum(axis=(-2, -1)), 1e-12)
+    return win.sum(axis=-1) @ coord / norm, win.sum(axis=-2) @ coord / norm
+
+
+def shower_shapes(images: ArrayLike, threshold: float) -> dict[str, FloatArray]:
+    """The standard shower-shape variables of images ``[n, H, W]``, widths in crystal units.
+
+    Returns ``e_max, e2x2, e3x3, e5x5, r9 (E3x3/E5x5), sigma_ietaieta, sigma_iphiiphi,
+    e2x2_e5x5, eta_width, phi_width`` and ``n_crystals`` (crystals above ``threshold``, which
+    also selects the crystals of ``eta_width``/``phi_width``).
+    """
+    images = np.asarray(images, dtype=float)
+    h, w = images.shape[-2:]
+    e2, e5 = max_2x2(images), window_sum(images, 5)
+    return {
+        "e_max": images[..., h // 2, w // 2],
+        "e2x2": e2,
+        "e3x3": window_sum(images, 3),
+        "e5x5": e5,
+        "r9": r9(images),
+        "sigma_ietaieta": log_weighted_width(images, axis=-2),
+        "sigma_iphiiphi": log_weighted_width(images, axis=-1),
+        "e2x2_e5x5": np.divide(e2, e5, out=np.zeros_like(e2), where=e5 > 0),
+        "eta_width": energy_width(images, -2, threshold),
+        "phi_width": energy_width(images, -1, threshold),
+        "n_crystals": n_above(images, threshold),
+    }

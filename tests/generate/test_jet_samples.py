@@ -9,7 +9,7 @@ from hepml.data.writers import write_columns
 from hepml.generate.samples import quark_gluon, top, wtag
 from hepml.physics.jet_images import jet_mass_from_image
 
-N_EVENTS = 60
+N_EVENTS = 100
 CONST = {f"const_{f}" for f in ("pt", "eta", "phi", "e", "deta", "dphi", "charge", "pid")}
 COLUMNS = {
     wtag: {"jet_pt", "jet_eta", "jet_phi", "jet_m", "tau1", "tau2", "tau3", "tau21", "n_const"}
@@ -29,12 +29,18 @@ CASES = [
     (quark_gluon, "zjet", 11),
     (quark_gluon, "dijet", 12),
 ]
+# tight pT-hat windows: many kept jets from few events (the defaults are wider, for coverage)
+TIGHT = {
+    wtag: {"pthat_min": 250.0, "pthat_max": 330.0},
+    top: {"pthat_min": 530.0, "pthat_max": 700.0},
+    quark_gluon: {"pthat_min": 480.0, "pthat_max": 600.0},
+}
 
 
 @pytest.fixture(scope="module")
 def built():
     return {
-        (module, channel): module.build_chunk(seed, N_EVENTS, channel=channel)
+        (module, channel): module.build_chunk(seed, N_EVENTS, process=channel, **TIGHT[module])
         for module, channel, seed in CASES
     }
 
@@ -62,7 +68,10 @@ def test_columns_lengths_window_and_sorting(built, module, channel, seed):
     # anti-kT constituents lie within 2R of the final axis (within R of a merged hard prong)
     radius = 0.4 if module is quark_gluon else 0.8
     dr = np.hypot(out["const_deta"], out["const_dphi"])
-    assert ak.all(dr < 2 * radius) and np.median(ak.to_numpy(ak.fill_none(ak.max(dr, axis=1), 0.0))) < radius
+    assert (
+        ak.all(dr < 2 * radius)
+        and np.median(ak.to_numpy(ak.fill_none(ak.max(dr, axis=1), 0.0))) < radius
+    )
 
 
 def test_signal_jets_have_the_resonance_mass(built):
@@ -77,26 +86,28 @@ def test_partons_are_recorded(built):
         pdgid = np.abs(built[quark_gluon, channel]["parton_pdgid"])
         assert np.all(np.isin(pdgid, [0, 1, 2, 3, 4, 5, 6, 21]))
         assert np.mean(pdgid > 0) > 0.8
-    gluons = quark_gluon.build_chunk(12, N_EVENTS, channel="dijet", parton_flavour="gluon")
+    gluons = quark_gluon.build_chunk(
+        12, N_EVENTS, process="dijet", parton_flavour="gluon", **TIGHT[quark_gluon]
+    )
     assert len(gluons["jet_pt"]) > 0 and np.all(np.abs(gluons["parton_pdgid"]) == 21)
 
 
 def test_same_seed_same_output_and_truncation():
-    first = wtag.build_chunk(21, 30, channel="qcd")
-    again = wtag.build_chunk(21, 30, channel="qcd")
+    first = wtag.build_chunk(21, 30, process="qcd", **TIGHT[wtag])
+    again = wtag.build_chunk(21, 30, process="qcd", **TIGHT[wtag])
     assert set(first) == set(again)
     for name, values in first.items():
         assert ak.to_list(values) == ak.to_list(again[name]), name
-    other = wtag.build_chunk(22, 30, channel="qcd")
+    other = wtag.build_chunk(22, 30, process="qcd", **TIGHT[wtag])
     assert ak.to_list(other["jet_pt"]) != ak.to_list(first["jet_pt"])
-    short = wtag.build_chunk(21, 30, channel="qcd", max_constituents=10)
+    short = wtag.build_chunk(21, 30, process="qcd", max_constituents=10, **TIGHT[wtag])
     assert np.array_equal(short["jet_pt"], first["jet_pt"])
     assert np.array_equal(short["n_const"], np.minimum(first["n_const"], 10))
     assert ak.to_list(short["const_pt"]) == ak.to_list(first["const_pt"][:, :10])
 
 
 def test_image_total_is_the_pt_inside_the_extent(built):
-    plain = wtag.build_chunk(7, N_EVENTS, channel="wprime", centre=False, rotate=False, flip=False)
+    plain = wtag.build_chunk(7, N_EVENTS, process="wprime", centre=False, rotate=False, flip=False)
     images = ak.to_numpy(plain["image"]).reshape(-1, 25, 25)
     inside = (np.abs(plain["const_deta"]) < 1.25) & (np.abs(plain["const_dphi"]) < 1.25)
     expected = ak.to_numpy(ak.sum(plain["const_pt"][inside], axis=1))
@@ -109,7 +120,7 @@ def test_image_total_is_the_pt_inside_the_extent(built):
 
 
 def test_mass_from_centred_images_matches_the_jet_mass():
-    out = wtag.build_chunk(7, N_EVENTS, channel="wprime", rotate=False, flip=False)
+    out = wtag.build_chunk(7, N_EVENTS, process="wprime", rotate=False, flip=False)
     image_mass = jet_mass_from_image(ak.to_numpy(out["image"]).reshape(-1, 25, 25), 1.25)
     relative = np.abs(image_mass / out["jet_m"] - 1)
     assert np.median(relative) < 0.03 and np.quantile(relative, 0.9) < 0.1
@@ -125,10 +136,17 @@ def test_written_file_and_validation_plots(built, tmp_path):
     }
     n_signal = len(parts[0]["jet_pt"])
     columns["label"] = (np.arange(len(columns["jet_pt"])) < n_signal).astype(np.int32)
-    path = write_columns(tmp_path / "wtag.h5", columns)
+    path = write_columns(tmp_path / "wtag.h5", columns, {"labels": {"wprime": 1, "qcd": 0}})
     with h5py.File(path) as handle:
         assert handle["image"].shape == (len(columns["jet_pt"]), 625)
     written = wtag.validation_plots(path, tmp_path / "plots")
     names = {p.name for p in written}
     assert {"jet_mass.png", "tau21.png", "mean_image_label0.png", "mean_image_label1.pdf"} <= names
     assert all(p.stat().st_size > 0 for p in written)
+
+
+def test_uncontained_signal_is_a_superset(built):
+    contained = built[top, "ttbar"]
+    loose = top.build_chunk(9, N_EVENTS, process="ttbar", contained=False, **TIGHT[top])
+    assert set(contained["jet_pt"].tolist()) <= set(loose["jet_pt"].tolist())
+    assert len(loose["jet_pt"]) >= len(contained["jet_pt"])

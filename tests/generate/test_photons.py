@@ -6,7 +6,7 @@ import pytest
 
 from hepml.data.writers import write_columns
 from hepml.generate.samples.photons import Ecal, build_chunk, find_candidates, validation_plots
-from hepml.physics.showers import profile_fractions, r9
+from hepml.physics.showers import log_weighted_width, profile_fractions, r9
 
 QUIET = Ecal(noise=0.0, stochastic=0.0, constant=0.0)
 
@@ -16,7 +16,13 @@ def _deposit(ecal, eta, phi, energy, pid=22, charge=0, event=None, n_events=1, s
     n = eta.size
     return ecal.deposit(
         np.zeros(n, np.int64) if event is None else np.asarray(event),
-        eta, phi, energy, np.full(n, pid), np.full(n, charge), n_events, np.random.default_rng(seed),
+        eta,
+        phi,
+        energy,
+        np.full(n, pid),
+        np.full(n, charge),
+        n_events,
+        np.random.default_rng(seed),
     )
 
 
@@ -26,11 +32,20 @@ def test_deposits_add_up_to_the_energy_within_the_window_containment():
     u = (eta + QUIET.eta_max) / QUIET.crystal_eta
     v = np.mod(phi, 2 * np.pi) / QUIET.crystal_phi
     widths, weights = QUIET.profile()
-    containment = profile_fractions([u % 1 - 0.5], [v % 1 - 0.5], QUIET.window, widths, weights).sum()
+    containment = profile_fractions(
+        [u % 1 - 0.5], [v % 1 - 0.5], QUIET.window, widths, weights
+    ).sum()
     assert grid.sum() == pytest.approx(energy * containment, rel=1e-5)
     assert containment > 0.999
+    # below soft_energy the shower is spread over 5x5 crystals only
+    soft = _deposit(QUIET, eta, phi, 2.0)
+    soft_containment = profile_fractions([u % 1 - 0.5], [v % 1 - 0.5], 5, widths, weights).sum()
+    assert soft.sum() == pytest.approx(2.0 * soft_containment, rel=1e-5)
+    assert np.count_nonzero(soft) == 25 and soft_containment > 0.99
     # several particles in several events: each event keeps its own energy
-    grid = _deposit(QUIET, [0.1, -0.8, 1.0], [0.0, 3.1, -2.0], [10.0, 20.0, 30.0], event=[0, 1, 1], n_events=2)
+    grid = _deposit(
+        QUIET, [0.1, -0.8, 1.0], [0.0, 3.1, -2.0], [10.0, 20.0, 30.0], event=[0, 1, 1], n_events=2
+    )
     np.testing.assert_allclose(grid.sum(axis=(1, 2)), [10.0, 50.0], rtol=1e-3)
 
 
@@ -50,12 +65,15 @@ def test_single_photon_has_high_r9_and_a_wide_pi0_lower():
     *_, images = find_candidates(single, ecal, seed_threshold=1.0)
     assert images.shape == (1, 11, 11)
     assert r9(images)[0] > 0.85
-    gap = 3.0 * ecal.crystal_eta  # two photons three crystals apart in eta
+    # two photons two crystals apart in eta: the second is inside the 5x5 but outside the 3x3
+    gap = 2.0 * ecal.crystal_eta
     pair = _deposit(ecal, [0.40, 0.40 + gap], [0.70, 0.70], [18.0, 12.0])
     event, ieta, _, images = find_candidates(pair, ecal, seed_threshold=1.0)
-    leading = np.argmax(images[:, 5, 5])
-    assert r9(images)[leading] < 0.8
-    assert r9(images)[leading] < r9(find_candidates(single, ecal)[3])[0] - 0.1
+    assert len(event) == 1  # one seed: the second photon's crystal is not a local maximum
+    assert r9(images)[0] < 0.8
+    assert r9(images)[0] < r9(find_candidates(single, ecal)[3])[0] - 0.1
+    single_images = find_candidates(single, ecal)[3]
+    assert log_weighted_width(images)[0] > log_weighted_width(single_images)[0] + 0.2
 
 
 @pytest.fixture(scope="module")
@@ -93,11 +111,29 @@ def test_fakes_and_plots(photons, tmp_path):
     assert len(fakes["cand_e"]) > 5
     assert np.all(fakes["truth_prompt"] == 0)
     assert np.median(fakes["r9"]) < np.median(photons["r9"])
-    columns = {k: ak.concatenate([photons[k], fakes[k]]) if isinstance(v, ak.Array)
-               else np.concatenate([photons[k], fakes[k]]) for k, v in photons.items()}
-    columns["label"] = np.r_[np.ones(len(photons["cand_e"])), np.zeros(len(fakes["cand_e"]))].astype(np.int32)
+    columns = {
+        k: ak.concatenate([photons[k], fakes[k]])
+        if isinstance(v, ak.Array)
+        else np.concatenate([photons[k], fakes[k]])
+        for k, v in photons.items()
+    }
+    columns["label"] = np.r_[
+        np.ones(len(photons["cand_e"])), np.zeros(len(fakes["cand_e"]))
+    ].astype(np.int32)
     path = write_columns(tmp_path / "photons.h5", columns)
     written = validation_plots(path, tmp_path / "plots")
     assert len(written) == 10 and all(p.exists() for p in written)
     with pytest.raises(ValueError, match="unknown photons process"):
         build_chunk(seed=1, n_events=1, process="gluon")
+
+
+def test_pileup_seeded_candidates_are_not_copies():
+    options = {"seed": 3, "n_events": 40, "process": "minbias", "mu": 10.0, "min_et": 1.5}
+    options |= {"mpi": False, "pool_size": 5}  # each pool event overlaid ~80 times
+    copies = build_chunk(**options, unique_pileup_seeds=False)
+    unique = build_chunk(**options)
+    for columns, expect_copies in ((copies, True), (unique, False)):
+        pileup = columns["truth_pileup"] == 1
+        keys = list(zip(columns["truth_pid"][pileup], columns["truth_e"][pileup], strict=True))
+        assert (len(set(keys)) < len(keys)) == expect_copies
+    assert (unique["truth_pileup"] == 0).sum() == (copies["truth_pileup"] == 0).sum()

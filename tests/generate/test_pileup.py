@@ -73,7 +73,9 @@ def test_randomisation_keeps_pt_and_abs_eta(pool):
     plain, n1 = overlay(empty, 2.0, np.random.default_rng(3), pool, randomise=False)
     rotated, n2 = overlay(empty, 2.0, np.random.default_rng(3), pool, randomise=True)
     np.testing.assert_array_equal(n1, n2)
-    np.testing.assert_allclose(ak.to_numpy(ak.flatten(plain.pt)), ak.to_numpy(ak.flatten(rotated.pt)))
+    np.testing.assert_allclose(
+        ak.to_numpy(ak.flatten(plain.pt)), ak.to_numpy(ak.flatten(rotated.pt))
+    )
     np.testing.assert_allclose(
         np.abs(ak.to_numpy(ak.flatten(plain.eta))), np.abs(ak.to_numpy(ak.flatten(rotated.eta)))
     )

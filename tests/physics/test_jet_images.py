@@ -21,7 +21,9 @@ def _two_prong_jets(rng, n_jets=40, pt=275.0):
     """Massless W-like jets: two prongs sharing ``pt``, each a spray of particles, R < 0.8."""
     axis_eta, axis_phi = rng.uniform(-1.5, 1.5, n_jets), rng.uniform(-np.pi, np.pi, n_jets)
     z = rng.uniform(0.25, 0.75, n_jets)
-    opening = 80.0 / (pt * np.sqrt(z * (1 - z))) * rng.uniform(0.9, 1.1, n_jets)  # m/(pT sqrt(z(1-z)))
+    opening = (
+        80.0 / (pt * np.sqrt(z * (1 - z))) * rng.uniform(0.9, 1.1, n_jets)
+    )  # m/(pT sqrt(z(1-z)))
     angle = rng.uniform(0, 2 * np.pi, n_jets)
     parts = []
     for share, sign in ((z, 1.0), (1 - z, -1.0)):
@@ -48,7 +50,9 @@ def test_single_particle_lands_in_the_known_pixel():
 
 
 def test_pixelise_many_jets_at_once_and_drops_outside():
-    image = pixelise([0.0, 2.0, -0.55], [0.0, 0.0, 0.55], [1.0, 5.0, 3.0], [2, 1, 0], npix=4, extent=1.0)
+    image = pixelise(
+        [0.0, 2.0, -0.55], [0.0, 0.0, 0.55], [1.0, 5.0, 3.0], [2, 1, 0], npix=4, extent=1.0
+    )
     assert image.shape == (3, 4, 4)
     assert image[0].sum() == pytest.approx(1.0)  # the particle at x = 2 is outside
     assert image[1, 0, 3] == pytest.approx(3.0)

@@ -41,7 +41,7 @@ def test_collinear_mass_unphysical_and_degenerate_are_minus_one():
     assert collinear_mass(vis1, back, met_x=5.0, met_y=0.0)[0] == -1
     # vectorised, finite everywhere
     m_col, _, _ = collinear_mass(
-        tuple(np.array([v, v]) for v in vis1), tuple(np.array([w, b]) for w, b in zip(vis2, back)),
+        tuple(np.array([v, v]) for v in vis1), tuple(np.array([w, b]) for w, b in zip(vis2, back, strict=True)),
         met_x=np.array([20.0, 5.0]), met_y=np.array([30.0, 0.0]),
     )
     assert np.all(np.isfinite(m_col)) and m_col[1] == -1 and m_col[0] > 0

@@ -44,7 +44,9 @@ def test_profile_fractions_two_components_contain_everything_in_a_wide_window():
 
 
 def test_window_sums_r9_and_2x2():
-    image = _image({(0, 0): 10.0, (1, 0): 2.0, (0, 1): 1.0, (1, 1): 0.5, (2, 2): 4.0, (-1, -1): 0.5})
+    image = _image(
+        {(0, 0): 10.0, (1, 0): 2.0, (0, 1): 1.0, (1, 1): 0.5, (2, 2): 4.0, (-1, -1): 0.5}
+    )
     assert window_sum(image, 1) == pytest.approx(10.0)
     assert window_sum(image, 3) == pytest.approx(14.0)
     assert window_sum(image, 5) == pytest.approx(18.0)

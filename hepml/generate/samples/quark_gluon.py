@@ -1,7 +1,7 @@
 """Quark/gluon jets: quark-enriched Z(-> nu nu) + jet versus gluon-rich QCD dijets.
 
-``channel="zjet"``: q qbar -> Z g and q g -> Z q with Z -> nu nu, so the jet recoils against
-missing momentum (mostly quark jets at high pT, from q g -> Z q). ``channel="dijet"``: 2 -> 2 QCD.
+``process="zjet"``: q qbar -> Z g and q g -> Z q with Z -> nu nu, so the jet recoils against
+missing momentum (mostly quark jets at high pT, from q g -> Z q). ``process="dijet"``: 2 -> 2 QCD.
 Both with pT-hat in ``[pthat_min, pthat_max]``; the two leading anti-kT R = 0.4 jets of the
 detector-level particles (:mod:`hepml.generate.samples.jets`) with 500 < pT < 550 GeV and rapidity
 ``|y| < 1.7`` are candidates, the selection of the Energy Flow Networks sample (Komiske, Metodiev
@@ -42,30 +42,31 @@ FLAVOURS = {"quark": (1, 2, 3, 4, 5, 6), "light_quark": (1, 2, 3), "gluon": (21,
 def build_chunk(
     seed: int,
     n_events: int,
-    channel: str = "dijet",
+    process: str,
     radius: float = 0.4,
     pt_min: float = 500.0,
     pt_max: float = 550.0,
     max_abs_rapidity: float = 1.7,
-    pthat_min: float = 450.0,
-    pthat_max: float = 650.0,
+    pthat_min: float = 350.0,
+    pthat_max: float = 750.0,
     parton_flavour: str | None = None,
     mpi: bool = False,
     max_constituents: int = 100,
     detector: dict | None = None,
 ) -> dict[str, np.ndarray | ak.Array]:
-    """Generate ``n_events`` events of one channel and return the kept jets.
+    """Generate ``n_events`` events of one process and return the kept jets.
 
     Parameters
     ----------
     seed, n_events
         Pythia seed and number of generated events.
-    channel
+    process
         ``"zjet"`` (Z(-> nu nu) + jet) or ``"dijet"`` (QCD).
     radius, pt_min, pt_max, max_abs_rapidity
         Anti-kT radius and the jet window (GeV, rapidity).
     pthat_min, pthat_max
-        pT-hat window of the generation.
+        pT-hat window of the generation; see :mod:`hepml.generate.samples.jets` for the
+        share of window jets it keeps.
     parton_flavour
         None keeps every jet in the window; a key of :data:`FLAVOURS` keeps only jets matched
         to such a parton.
@@ -81,12 +82,12 @@ def build_chunk(
     dict
         The columns of the module docstring, one row per kept jet.
     """
-    if channel not in ("zjet", "dijet"):
-        raise ValueError(f"quark/gluon channel must be 'zjet' or 'dijet', got {channel!r}")
+    if process not in ("zjet", "dijet"):
+        raise ValueError(f"quark/gluon process must be 'zjet' or 'dijet', got {process!r}")
     if parton_flavour is not None and parton_flavour not in FLAVOURS:
         raise ValueError(f"parton_flavour must be None or one of {sorted(FLAVOURS)}")
     jets, _ = generate_jets(
-        seed, n_events, "zjet" if channel == "zjet" else "qcd", radius=radius, pt_min=pt_min,
+        seed, n_events, "zjet" if process == "zjet" else "qcd", radius=radius, pt_min=pt_min,
         pt_max=pt_max, max_abs_rapidity=max_abs_rapidity, n_leading=2, truth="parton",
         require_match=parton_flavour is not None, max_constituents=max_constituents,
         pthat_min=pthat_min, pthat_max=pthat_max, mpi=mpi, detector=detector,
@@ -105,9 +106,7 @@ def validation_plots(path: Path, out_dir: Path) -> list[Path]:
     written = plot_per_label(
         columns, names_of, "jet_m", np.linspace(0, 150, 31), "Jet mass [GeV]", out_dir, "jet_mass"
     )
-    pt = columns["jet_pt"]
-    bins = np.linspace(np.floor(pt.min(initial=0) / 10) * 10, np.ceil(pt.max(initial=1) / 10) * 10, 26)
-    written += plot_per_label(columns, names_of, "jet_pt", bins, "Jet $p_T$ [GeV]", out_dir, "jet_pt")
+    written += plot_per_label(columns, names_of, "jet_pt", 25, "Jet $p_T$ [GeV]", out_dir, "jet_pt")
     written += plot_per_label(
         columns, names_of, "n_const", np.arange(0, 101, 4), "Constituents", out_dir, "n_const"
     )
@@ -115,7 +114,7 @@ def validation_plots(path: Path, out_dir: Path) -> list[Path]:
         [np.abs(columns["parton_pdgid"]) == 21, np.abs(columns["parton_pdgid"]) > 0], [2, 1], 0
     )
     written += plot_per_label(
-        columns, names_of, "parton_class", np.arange(-0.5, 3), "Matched parton: none, quark, gluon",
-        out_dir, "parton_flavour",
+        columns, names_of, "parton_class", np.arange(-0.5, 3), "Matched parton", out_dir,
+        "parton_flavour", categories=("none", "quark", "gluon"),
     )  # fmt: skip
     return written

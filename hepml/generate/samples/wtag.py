@@ -1,8 +1,8 @@
 """W tagging with jet images: boosted W jets from W' -> WZ versus QCD dijets.
 
-Signal (``channel="wprime"``): W'(600 GeV) -> W Z with W -> q q' and Z -> nu nu (forced decays),
+Signal (``process="wprime"``): W'(600 GeV) -> W Z with W -> q q' and Z -> nu nu (forced decays),
 so the W recoils against missing momentum; a jet is kept when the W and both its quarks lie
-within ``radius`` of its axis. Background (``channel="qcd"``): 2 -> 2 QCD with pT-hat in
+within ``radius`` of its axis (``contained=False``: the W only). Background (``process="qcd"``): 2 -> 2 QCD with pT-hat in
 ``[pthat_min, pthat_max]``, any of the two leading jets. Jets: anti-kT R = 0.8 of the detector-level
 particles (:mod:`hepml.generate.samples.jets`), 250 < pT < 300 GeV, ``|eta| < 2``, optionally
 ``mass_window = [65, 95]``. This is the setup of the jet-image papers (Cogan et al., JHEP 02 (2015)
@@ -49,16 +49,17 @@ CONSTITUENTS = ("pt", "eta", "phi", "e", "deta", "dphi", "charge", "pid")
 def build_chunk(
     seed: int,
     n_events: int,
-    channel: str = "qcd",
+    process: str,
     radius: float = 0.8,
     pt_min: float = 250.0,
     pt_max: float = 300.0,
     max_abs_eta: float = 2.0,
     mass_window: Sequence[float] | None = None,
-    pthat_min: float = 230.0,
-    pthat_max: float = 330.0,
+    pthat_min: float = 170.0,
+    pthat_max: float = 400.0,
     wprime_mass: float = 600.0,
     mpi: bool = False,
+    contained: bool = True,
     max_constituents: int = 100,
     npix: int = 25,
     image_extent: float = 1.25,
@@ -69,20 +70,24 @@ def build_chunk(
     axes: str = "KT_Axes",
     detector: dict | None = None,
 ) -> dict[str, np.ndarray | ak.Array]:
-    """Generate ``n_events`` events of one channel and return the kept W-tagging jets.
+    """Generate ``n_events`` events of one process and return the kept W-tagging jets.
 
     Parameters
     ----------
     seed, n_events
         Pythia seed and number of generated events.
-    channel
+    process
         ``"wprime"`` (signal, matched W jets) or ``"qcd"`` (background, two leading jets).
     radius, pt_min, pt_max, max_abs_eta, mass_window
         Anti-kT radius and the jet window (``mass_window = [low, high]`` GeV or None).
     pthat_min, pthat_max
-        pT-hat window of the QCD generation (not used by the W').
+        pT-hat window of the QCD generation (not used by the W'); see
+        :mod:`hepml.generate.samples.jets` for the share of window jets it keeps.
     wprime_mass, mpi
         W' mass (GeV); multiparton interactions (5-10 times slower when on).
+    contained
+        Signal only: require the W's decay quarks within ``radius`` of the jet axis too
+        (with False, only the W itself; partially contained jets then fill the low-mass side).
     max_constituents
         Constituents stored per jet (the hardest; substructure and image use these).
     npix, image_extent
@@ -102,12 +107,13 @@ def build_chunk(
     dict
         The columns of the module docstring, one row per kept jet.
     """
-    if channel not in ("wprime", "qcd"):
-        raise ValueError(f"W-tagging channel must be 'wprime' or 'qcd', got {channel!r}")
+    if process not in ("wprime", "qcd"):
+        raise ValueError(f"W-tagging process must be 'wprime' or 'qcd', got {process!r}")
     jets, _ = generate_jets(
-        seed, n_events, channel, radius=radius, pt_min=pt_min, pt_max=pt_max,
+        seed, n_events, process, radius=radius, pt_min=pt_min, pt_max=pt_max,
         max_abs_eta=max_abs_eta, mass_window=mass_window, n_leading=2,
-        truth="w" if channel == "wprime" else None, require_match=channel == "wprime",
+        truth="w" if process == "wprime" else None, require_match=process == "wprime",
+        contain_prongs=contained,
         max_constituents=max_constituents, pthat_min=pthat_min, pthat_max=pthat_max, mpi=mpi,
         wprime_mass=wprime_mass, detector=detector,
     )  # fmt: skip
@@ -159,9 +165,7 @@ def validation_plots(path: Path, out_dir: Path) -> list[Path]:
     written = plot_per_label(
         columns, names_of, "jet_m", np.linspace(0, 200, 41), "Jet mass [GeV]", out_dir, "jet_mass"
     )
-    pt = columns["jet_pt"]
-    bins = np.linspace(np.floor(pt.min(initial=0) / 10) * 10, np.ceil(pt.max(initial=1) / 10) * 10, 26)
-    written += plot_per_label(columns, names_of, "jet_pt", bins, "Jet $p_T$ [GeV]", out_dir, "jet_pt")
+    written += plot_per_label(columns, names_of, "jet_pt", 25, "Jet $p_T$ [GeV]", out_dir, "jet_pt")
     written += plot_per_label(
         columns, names_of, "tau21", np.linspace(0, 1, 26), r"$\tau_{21}$", out_dir, "tau21"
     )
@@ -171,12 +175,18 @@ def validation_plots(path: Path, out_dir: Path) -> list[Path]:
         mean = images[columns["label"] == k].mean(axis=0)
         fig, (ax,) = new_figure()
         positive = mean[mean > 0]
-        norm = LogNorm(vmin=max(positive.min(), positive.max() * 1e-6), vmax=positive.max()) if positive.size else None
-        shown = ax.imshow(np.where(mean > 0, mean, np.nan).T, origin="lower", norm=norm, cmap="viridis")
+        norm = (
+            LogNorm(vmin=max(positive.min(), positive.max() * 1e-6), vmax=positive.max())
+            if positive.size
+            else None
+        )
+        shown = ax.imshow(
+            np.where(mean > 0, mean, np.nan).T, origin="lower", norm=norm, cmap="viridis"
+        )
         fig.colorbar(shown, ax=ax, label="Mean pixel $p_T$ [GeV]")
         ax.set_xlabel(r"Pixel ($\eta$)")
         ax.set_ylabel(r"Pixel ($\phi$)")
-        ax.set_title(name, fontsize="small")
+        ax.text(0.03, 0.97, name, transform=ax.transAxes, va="top", fontsize="small")
         label(ax)
         written += save(fig, out_dir / f"mean_image_label{k}")
     return written
