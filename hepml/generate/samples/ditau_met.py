@@ -17,6 +17,7 @@ Columns (GeV; tau 1 is the one with the larger reconstructed visible pT):
 * ``met_calo_px/py``: calorimeter-like: every visible particle but muons deposits its energy (e and
   photons with the ECAL resolution, hadrons, charged ones included, with the HCAL resolution of
   ``DetectorResponse``) within ``|eta| < calo_eta_max``; deposits below ``calo_et_min`` are lost.
+* ``met_{all,charged,calo,pu}``: the magnitudes of the four MET definitions below.
 * ``met_pu_px/py``: the calorimeter MET with ``n_pu ~ Poisson(mu)`` minimum-bias events overlaid
   (a pool of ``pool_size`` events generated once per chunk with ``SoftQCD:nonDiffractive``, see
   :mod:`hepml.generate.pileup`; rotated and reflected copies) passing the same calorimeter.
@@ -150,6 +151,8 @@ def _analyse(record, response, calo, rng, cuts, pool_fn, mu, collinear_met):
     for key, met in mets.items():
         rows[f"met_{key}_px"], rows[f"met_{key}_py"] = met[0][sel], met[1][sel]
     rows["met_pu_px"], rows["met_pu_py"], rows["n_pu"] = met_pu[0], met_pu[1], n_pu
+    for key in MET_DEFINITIONS:
+        rows[f"met_{key}"] = np.hypot(rows[f"met_{key}_px"], rows[f"met_{key}_py"])
     v1, v2 = (tuple(v[i] for v in tau_p4) for i in (first, second))
     for n, (i, vis_p4) in enumerate(((first, v1), (second, v2)), start=1):
         for key, value in zip(("pt", "eta", "phi", "m"), pxpypze_to_ptetaphim(*vis_p4), strict=True):

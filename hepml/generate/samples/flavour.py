@@ -7,13 +7,14 @@ except the leptons from W decays pass :class:`~hepml.generate.detector.DetectorR
 clustered into anti-kT R = 0.4 jets; a row is a jet with ``pT > jet_min_pt`` and
 ``|eta| < jet_max_eta``.
 
-Flavour (hadron-based, as ATLAS's cone labelling): weakly decaying b and c hadrons (none of their
-daughters carries their heavy flavour) with ``pT > hadron_min_pt`` are matched to the closest jet
-within ``Delta R < match_dr``; a jet with a b hadron is b, else with a c hadron c, else light.
-``hadron_flavour`` is 5/4/0 (CMS ``hadronFlavour``), ``flavour`` the class index 2/1/0
-(b/c/light) that a data config uses directly as ``label: flavour`` with
-``classes: [light, c, b]`` (the data module wants labels 0..n-1). ``hadron_pt`` is the pT of the
-hardest matched hadron of the jet's flavour (0 for light jets).
+Flavour (hadron-based, as the LHC experiments; 0 light, 4 c, 5 b): from the weakly decaying b and
+c hadrons (none of their daughters carries their heavy flavour), b before c.
+``flavour`` is ATLAS's cone labelling: a hadron with ``pT > hadron_min_pt`` labels the closest jet
+within ``Delta R < match_dr``. ``hadron_flavour`` is CMS's ghost association: every such hadron (any
+pT) is clustered with the particles as a ghost of pT 1e-10 GeV, and a jet takes the heaviest
+flavour among its ghosts; the two agree for ~98 % of the jets. ``hadron_pt`` is the pT of the
+hardest hadron behind ``flavour`` (0 for light jets). A data config classifies with
+``label: flavour``, ``label_values: [0, 4, 5]`` and ``classes: [light, c, b]``.
 
 Tracks (``trk_``, sorted by decreasing pT): the jet's charged constituents produced within
 ``trk_max_rprod`` of the beam line. Impact parameters come from the true production vertex
@@ -65,6 +66,7 @@ PROCESS_SETTINGS = {
 TRK = ("pt", "deta", "dphi", "charge", "d0", "dz", "d0sig", "dzsig")
 SV = ("lxy", "lxy_sig", "l3d", "l3d_sig", "mass", "ntrk", "pt", "deta", "dphi")
 _INT = {"n_const", "n_trk", "n_sv", "flavour", "hadron_flavour"}
+FLAVOUR_NAMES = {0: "light", 4: "c", 5: "b"}
 _BATCH_EVENTS = 250
 _PION_MASS = 0.13957
 _V0 = (310, 3122)
@@ -384,7 +386,7 @@ def build_chunk(
     columns = {k: join[isinstance(v, ak.Array)]([q[k] for q in parts]) for k, v in parts[0].items()}
     cpu = time.process_time() - start
     n_jets = len(columns["jet_pt"])
-    n_b, n_c = (int((columns["flavour"] == f).sum()) for f in (2, 1))
+    n_b, n_c = (int((columns["flavour"] == f).sum()) for f in (5, 4))
     logger.info(
         "flavour/%s: %d events, %d jets (b %d, c %d) in %.1f CPU s (%.0f events/s, %.1f jets/s)",
         *(process, n_events, n_jets, n_b, n_c, cpu, n_events / cpu, n_jets / cpu),
@@ -432,7 +434,7 @@ def validation_plots(path: Path, out_dir: Path) -> list[Path]:
         fig, (ax,) = new_figure()
         for key in np.unique(data[by]):
             v = np.clip(values[(data[by] == key) & np.isfinite(values)], low, high)
-            text = legend.format(key) if legend else ("light", "c", "b")[int(key)]
+            text = legend.format(key) if legend else FLAVOUR_NAMES.get(int(key), str(key))
             ax.hist(v, np.linspace(low, high, 41), histtype="step", density=True, label=text)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("normalised")
