@@ -27,6 +27,10 @@ from hepml.data.schema import DataSchema, InputGroup, build_schema
 
 log = logging.getLogger(__name__)
 
+# columns of the predictions file that observers must not replace (an observer of that name is
+# written as obs_<name>)
+RESERVED = ("index", "truth", "label", "weight", "baseline", "pred", "pred_sigma", "score", "probabilities")
+
 
 class HEPDataModule(L.LightningDataModule):
     """Events from HDF5/ROOT/CSV/parquet files as whole-batch tensors.
@@ -283,7 +287,7 @@ class HEPDataModule(L.LightningDataModule):
         if "baseline" in a:
             out["baseline"] = a["baseline"][idx] * self.stats["baseline_scale"]
         for k, v in a["observers"].items():
-            out[k] = np.asarray(v)[idx]
+            out[f"obs_{k}" if k in RESERVED else k] = np.asarray(v)[idx]
         return out
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "POOL_FIELDS",
     "FlatRecord",
     "MinBiasPool",
+    "cached_pool",
     "flatten_batch",
     "overlay",
 ]

@@ -17,11 +17,12 @@ from hepml.pipelines.train import train
 from hepml.predictions import read_predictions
 
 EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"))
-GENERATED = {"top_tagging", "wtag_tagging", "quark_gluon", "ditau_mass"}
+GENERATED = {"top_tagging", "wtag_tagging", "quark_gluon", "ditau_mass", "flavour_tagging", "photon_id"}
 FAST = ["trainer.max_epochs=2", "+trainer.limit_train_batches=4", "callbacks.progress_bar=null",
         "logger=csv"]
 
 
+CHEAP = {"photon_id": ["sample.params.pool_size=100", "sample.params.mu=10"]}  # smaller pileup pool
 SAMPLE_EVENTS = 150  # kept objects per tiny generated sample: enough for both classes in every split
 
 
@@ -35,7 +36,8 @@ def _data_overrides(name: str, tau_file: Path, sample_dir: Path) -> list[str]:
     if name.startswith("tau"):
         return [f"data.files=[{tau_file}]"]
     if name in GENERATED:
-        overrides = [f"paths.data_dir={sample_dir}", f"sample.n_events={SAMPLE_EVENTS}", "sample.workers=1"]
+        overrides = [f"paths.data_dir={sample_dir}", f"sample.n_events={SAMPLE_EVENTS}", "sample.workers=1",
+                     *CHEAP.get(name, [])]
         ensure_sample(compose_train([f"experiment={name}", *overrides]))
         return overrides
     if name.startswith("higgs"):

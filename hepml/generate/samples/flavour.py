@@ -12,7 +12,7 @@ c hadrons (none of their daughters carries their heavy flavour), b before c.
 ``flavour`` is ATLAS's cone labelling: a hadron with ``pT > hadron_min_pt`` labels the closest jet
 within ``Delta R < match_dr``. ``hadron_flavour`` is CMS's ghost association: every such hadron (any
 pT) is clustered with the particles as a ghost of pT 1e-10 GeV, and a jet takes the heaviest
-flavour among its ghosts; the two agree for ~98 % of the jets. ``hadron_pt`` is the pT of the
+flavour among its ghosts; the two agree for ~99 % of the jets. ``hadron_pt`` is the pT of the
 hardest hadron behind ``flavour`` (0 for light jets). A data config classifies with
 ``label: flavour``, ``label_values: [0, 4, 5]`` and ``classes: [light, c, b]``.
 
@@ -57,7 +57,15 @@ from hepml.physics.kinematics import delta_phi, delta_r, ptetaphim_to_pxpypze, p
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PROCESS_SETTINGS", "SV", "TRK", "Options", "build_chunk", "validation_plots"]
+__all__ = [
+    "FLAVOUR_NAMES",
+    "PROCESS_SETTINGS",
+    "SV",
+    "TRK",
+    "Options",
+    "build_chunk",
+    "validation_plots",
+]
 
 PROCESS_SETTINGS = {
     "ttbar": ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on"),
