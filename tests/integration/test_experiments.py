@@ -117,3 +117,21 @@ def test_typo_in_override_fails_with_hydra_message(tau_file):
 
     with pytest.raises(ConfigCompositionException, match="modle"):
         compose_train(["experiment=tau_regression", "modle=mlp"])
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED | {"tau_regression"}))
+def test_generated_sample_round_trips_through_root(name, tmp_path):
+    """Every sample is written as a ROOT TTree and read back through the experiment's data config."""
+    import uproot
+
+    overrides = [f"experiment={name}", f"paths.data_dir={tmp_path}", "sample.n_events=60", "sample.workers=1",
+                 "sample.format=root", f"paths.cache_dir={tmp_path}/c", *CHEAP.get(name, [])]
+    cfg = compose_train(overrides)
+    ensure_sample(cfg)
+    path = Path(cfg.data.files[0])
+    assert path.suffix == ".root"
+    with uproot.open(path) as f:
+        assert f["events"].classname.startswith("TTree") and f["events"].num_entries == 60
+    dm = instantiate(cfg.data, _convert_="all")
+    dm.load()
+    assert sum(len(v) for v in dm.indices.values()) == 60
