@@ -3,8 +3,9 @@
 The top-level shortcuts of ``configs/generate.yaml`` (``n_events, workers, output, format, plots,
 seed``) replace the sample's values when they are not null, so ``hepml generate sample=taus
 n_events=200000 workers=8`` works. ``format`` and the output's suffix are kept consistent: an
-explicit ``output`` without ``format`` sets the format from its suffix, and a ``format`` without
-``output`` gives the sample's file name the matching suffix.
+explicit ``output`` without ``format`` sets the format from its suffix, and a ``format`` gives the
+output file (the sample's, or an explicit one with another suffix) the matching suffix, so
+``output=data/top.h5 format=root`` writes ``data/top.root``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def sample_config(cfg: DictConfig) -> DictConfig:
     Raises
     ------
     ValueError
-        If no sample is selected, or ``output`` and ``format`` disagree.
+        If no sample is selected, or the format or the output suffix is unknown.
     """
     if cfg.get("sample") is None:
         raise ValueError("hepml generate needs sample=NAME (a file in configs/sample/)")
@@ -55,10 +56,11 @@ def sample_config(cfg: DictConfig) -> DictConfig:
         raise ValueError(f"format={fmt} is not supported: use one of {sorted(FORMATS)}")
     output = Path(str(sample.output))
     if output.suffix.lower() not in FORMATS[fmt]:
+        fixed = output.with_suffix(FORMATS[fmt][0])
         if "output" in given:
-            raise ValueError(f"output={output} does not match format={fmt}: change one of them")
+            log.warning("format=%s: writing %s instead of %s", fmt, fixed, output)
         with open_dict(sample):
-            sample.output = str(output.with_suffix(FORMATS[fmt][0]))
+            sample.output = str(fixed)
     return sample
 
 
