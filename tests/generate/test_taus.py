@@ -150,3 +150,11 @@ def test_cluster_antikt_batch():
     assert ak.num(jets).tolist() == [2, 0, 0]
     assert sorted(map(sorted, constituents[0].to_list())) == [[0, 1], [2]]
     assert sorted(ak.to_numpy(jets[0].px).tolist()) == [-40.0, 59.0]
+
+
+def test_validation_plots(tmp_path):
+    from hepml.generate.samples.tau_plots import validation_plots
+
+    path = generate_taus(tmp_path / "taus.h5", **OPTIONS)
+    files = validation_plots(path, tmp_path / "plots")
+    assert sorted(p.name for p in files if p.suffix == ".png") == ["decay_modes.png", "response.png", "tau_pt.png"]
