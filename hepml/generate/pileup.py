@@ -1,4 +1,4 @@
-"""Minimum-bias pile-up overlay, and flattening of Pythia event batches into numpy arrays.
+"""Minimum-bias pile-up: a pool of minimum-bias events and its overlay on hard events.
 
 A :class:`MinBiasPool` generates ``n_events`` inelastic non-diffractive events once (Pythia
 ``SoftQCD:nonDiffractive = on``, 13 TeV, multiparton interactions on, its own seed) and keeps
@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from functools import lru_cache
 
 import awkward as ak
 import numpy as np
 
 from hepml.generate.pythia import make_pythia
+from hepml.generate.record import FlatRecord, flatten_batch
 from hepml.physics.kinematics import pxpypze_to_ptetaphim
 
 logger = logging.getLogger(__name__)
@@ -36,10 +36,8 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "MINBIAS_SETTINGS",
     "POOL_FIELDS",
-    "FlatRecord",
     "MinBiasPool",
     "cached_pool",
-    "flatten_batch",
     "overlay",
 ]
 
@@ -48,99 +46,6 @@ MINBIAS_SETTINGS = ("Beams:eCM = 13000", "SoftQCD:nonDiffractive = on", "PartonL
 POOL_FIELDS = ("pt", "eta", "phi", "m", "charge", "pid")
 _NEUTRINOS = (12, 14, 16)
 _BATCH_EVENTS = 250  # nextBatch keeps ~186 kB per event
-
-
-@dataclass
-class FlatRecord:
-    """The particles of a batch of events as flat numpy arrays with global indices.
-
-    ``mother``, ``daughter1`` and ``daughter2`` are global indices into the flat arrays (-1 for
-    none); ``vx, vy, vz`` are production vertices in mm (the origin where Pythia sets none).
-    """
-
-    counts: np.ndarray
-    event: np.ndarray
-    pid: np.ndarray
-    status: np.ndarray
-    mother: np.ndarray
-    daughter1: np.ndarray
-    daughter2: np.ndarray
-    px: np.ndarray
-    py: np.ndarray
-    pz: np.ndarray
-    e: np.ndarray
-    vx: np.ndarray
-    vy: np.ndarray
-    vz: np.ndarray
-    charge: np.ndarray
-
-    @property
-    def n_events(self) -> int:
-        return int(self.counts.size)
-
-    def first_copy(self, idx: np.ndarray) -> np.ndarray:
-        """The first copy of each particle ``idx``: up through mothers with the same PDG code."""
-        top = np.asarray(idx, dtype=np.int64).copy()
-        while True:
-            up = self.mother[top]
-            move = (up >= 0) & (self.pid[np.maximum(up, 0)] == self.pid[top])
-            if not move.any():
-                return top
-            top = np.where(move, up, top)
-
-    def daughters(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(position in idx, daughter index)`` for every direct daughter of the particles."""
-        d1 = self.daughter1[idx]
-        d2 = np.where(self.daughter2[idx] >= d1, self.daughter2[idx], d1)
-        n = np.where(d1 >= 0, d2 - d1 + 1, 0)
-        owner = np.repeat(np.arange(len(idx)), n)
-        return owner, np.repeat(d1, n) + np.arange(owner.size) - np.repeat(np.cumsum(n) - n, n)
-
-
-def flatten_batch(batch: ak.Array, pythia) -> FlatRecord:
-    """Flatten ``pythia.nextBatch(n)`` into a :class:`FlatRecord`.
-
-    Parameters
-    ----------
-    batch
-        Output of ``pythia.nextBatch``.
-    pythia
-        The generator, for the particles' charges (``particleData``).
-    """
-    prt = batch.prt
-    counts = ak.to_numpy(ak.num(prt)).astype(np.int64)
-    event = np.repeat(np.arange(counts.size), counts)
-    offset = (np.cumsum(counts) - counts)[event]
-
-    def flat(values: ak.Array) -> np.ndarray:
-        return ak.to_numpy(ak.flatten(values))
-
-    def index(values: ak.Array) -> np.ndarray:
-        local = flat(values).astype(np.int64)
-        return np.where(local > 0, local + offset, -1)
-
-    pid = flat(prt.id).astype(np.int64)
-    momenta = ak.flatten(prt.p)
-    vertex = ak.flatten(ak.fill_none(prt.vProd, {"px": 0.0, "py": 0.0, "pz": 0.0, "e": 0.0}))
-    unique, inverse = np.unique(pid, return_inverse=True)
-    charges = np.array([pythia.particleData.charge(int(c)) for c in unique.tolist()])
-    return FlatRecord(
-        counts=counts,
-        event=event,
-        pid=pid,
-        status=flat(prt.status).astype(np.int64),
-        mother=index(prt.mother1),
-        daughter1=index(prt.daughter1),
-        daughter2=index(prt.daughter2),
-        px=ak.to_numpy(momenta.px),
-        py=ak.to_numpy(momenta.py),
-        pz=ak.to_numpy(momenta.pz),
-        e=ak.to_numpy(momenta.e),
-        vx=ak.to_numpy(vertex.px),
-        vy=ak.to_numpy(vertex.py),
-        vz=ak.to_numpy(vertex.pz),
-        charge=charges[inverse.reshape(-1)] if pid.size else np.zeros(0),
-    )
 
 
 class MinBiasPool:

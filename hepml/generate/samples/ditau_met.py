@@ -42,9 +42,10 @@ import awkward as ak
 import numpy as np
 
 from hepml.generate.detector import DetectorResponse
-from hepml.generate.pileup import MinBiasPool, flatten_batch, overlay
+from hepml.generate.pileup import MinBiasPool, overlay
 from hepml.generate.pythia import MAX_SEED, make_pythia
-from hepml.generate.samples.tau_record import _label_descendants
+from hepml.generate.record import flatten_batch, label_descendants
+from hepml.generate.samples.tau_record import boson_taus
 from hepml.generate.samples.taus import COMMON_SETTINGS, PROCESS_SETTINGS
 from hepml.physics.kinematics import ptetaphim_to_pxpypze, pxpypze_to_ptetaphim
 from hepml.physics.met import collinear_mass, missing_pt, visible_mass
@@ -55,31 +56,8 @@ __all__ = ["MET_DEFINITIONS", "build_chunk", "validation_plots"]
 
 MET_DEFINITIONS = ("all", "charged", "calo", "pu")
 _NEUTRINOS = (12, 14, 16)
-_BOSONS = (23, 25)
 _BATCH_EVENTS = 250
 _INT_COLUMNS = ("n_pu", "tau1_hadronic", "tau2_hadronic")
-
-
-def _boson_taus(pid, mother, daughter1, daughter2):
-    """Last copies of the taus whose first copy comes from a Z/H, and whether they are hadronic."""
-    absid = np.abs(pid)
-    candidates = np.flatnonzero((absid == 15) & (daughter1 >= 0))
-    last = candidates[absid[daughter1[candidates]] != 15]
-    top = last.copy()
-    while True:  # climb to the first copy
-        up = mother[top]
-        move = (up >= 0) & (pid[np.maximum(up, 0)] == pid[top])
-        if not move.any():
-            break
-        top = np.where(move, up, top)
-    first_mother = mother[top]
-    last = last[(first_mother >= 0) & np.isin(absid[np.maximum(first_mother, 0)], _BOSONS)]
-    d1 = daughter1[last]
-    n_daughters = np.maximum(daughter2[last], d1) - d1 + 1
-    owner = np.repeat(np.arange(last.size), n_daughters)
-    start = np.repeat(np.cumsum(n_daughters) - n_daughters, n_daughters)
-    lepton = np.isin(absid[np.repeat(d1, n_daughters) + np.arange(owner.size) - start], (11, 13))
-    return last, np.bincount(owner, weights=lepton, minlength=last.size) == 0
 
 
 def _sums(index, weights, n):
@@ -90,8 +68,8 @@ def _analyse(record, response, calo, rng, cuts, pool_fn, mu, collinear_met):
     """Rows of one flattened batch (see the module docstring)."""
     n_ev, final, absid = record.n_events, record.status > 0, np.abs(record.pid)
     neutrino = np.isin(absid, _NEUTRINOS)
-    taus, hadronic = _boson_taus(record.pid, record.mother, record.daughter1, record.daughter2)
-    label = _label_descendants(record.mother, taus)
+    taus, hadronic = boson_taus(record)
+    label = label_descendants(record.mother, taus)
     p4 = (record.px, record.py, record.pz, record.e)
 
     nu = final & neutrino

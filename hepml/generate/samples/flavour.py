@@ -51,8 +51,8 @@ import numpy as np
 
 from hepml.generate.clustering import cluster_antikt
 from hepml.generate.detector import DetectorResponse
-from hepml.generate.pileup import FlatRecord, flatten_batch
 from hepml.generate.pythia import make_pythia
+from hepml.generate.record import FlatRecord, flatten_batch, label_descendants
 from hepml.physics.kinematics import delta_phi, delta_r, ptetaphim_to_pxpypze, pxpypze_to_ptetaphim
 
 logger = logging.getLogger(__name__)
@@ -131,18 +131,6 @@ def _pairs(a_event: np.ndarray, b_counts: np.ndarray) -> tuple[np.ndarray, np.nd
     a = np.repeat(np.arange(a_event.size), n)
     first = (np.cumsum(b_counts) - b_counts)[a_event]
     return a, np.repeat(first, n) + np.arange(a.size) - np.repeat(np.cumsum(n) - n, n)
-
-
-def _nearest_root(mother: np.ndarray, roots: np.ndarray) -> np.ndarray:
-    """For every particle, the position in ``roots`` of its nearest root ancestor (or itself)."""
-    label = np.full(mother.shape[0], -1, dtype=np.int64)
-    label[roots] = np.arange(roots.size)
-    while True:
-        open_ = np.flatnonzero((label < 0) & (mother >= 0))
-        inherited = label[mother[open_]]
-        if not (inherited >= 0).any():
-            return label
-        label[open_[inherited >= 0]] = inherited[inherited >= 0]
 
 
 def _segments(owner, key, n_owner: int, columns: dict) -> tuple[np.ndarray, dict]:
@@ -278,7 +266,7 @@ def _vertices(rec: FlatRecord, r: dict, sel, t: dict, weak, rng, p: Options) -> 
         [weak, np.flatnonzero(np.isin(np.abs(rec.pid), _V0) & (rec.daughter1 >= 0))]
     )
     vtx = rec.daughter1[roots]  # the decay vertex is the daughters' production vertex
-    origin = _nearest_root(rec.mother, roots)[t["part"]]
+    origin = label_descendants(rec.mother, roots)[t["part"]]
     o, part = vtx[np.maximum(origin, 0)], t["part"]
     dist = np.sqrt(
         (rec.vx[part] - rec.vx[o]) ** 2

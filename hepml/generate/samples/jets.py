@@ -1,8 +1,8 @@
-"""Shared machinery of the jet samples (W tagging, top tagging, quark/gluon).
+"""Generation shared by the jet samples (W tagging, top tagging, quark/gluon).
 
 :func:`generate_jets` creates its own Pythia 8 (13 TeV) from a channel's settings, generates
 events in batches with ``pythia.nextBatch`` and analyses each batch vectorised (the event records
-flattened to numpy, as in :mod:`hepml.generate.samples.tau_record`; measured: nextBatch plus
+flattened to numpy, by :mod:`hepml.generate.record`; measured: nextBatch plus
 flattening costs 2.0 ms per QCD event, ``pythia.next()`` plus a Python loop over the record 3.3
 ms). Per batch:
 
@@ -46,10 +46,9 @@ the tight ones.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
-from pathlib import Path
+from dataclasses import dataclass
 
 import awkward as ak
 import numpy as np
@@ -57,11 +56,24 @@ import numpy as np
 from hepml.generate.clustering import cluster_antikt
 from hepml.generate.detector import DetectorResponse
 from hepml.generate.pythia import make_pythia
+from hepml.generate.record import charge_lookup, flatten_particles
 from hepml.physics.kinematics import delta_phi, delta_r, ptetaphim_to_pxpypze, pxpypze_to_ptetaphim
+from hepml.physics.substructure import nsubjettiness, tau_ratio
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CHANNELS", "CONSTITUENT_FIELDS", "JET_FIELDS", "generate_jets", "pythia_settings"]
+__all__ = [
+    "CHANNELS",
+    "CONSTITUENTS",
+    "CONSTITUENT_FIELDS",
+    "JET_FIELDS",
+    "JetWindow",
+    "constituent_p4",
+    "generate_jets",
+    "nsubjettiness_columns",
+    "output_columns",
+    "pythia_settings",
+]
 
 _HADRONIC_W = ("24:onMode = off", "24:onIfAny = 1 2 3 4 5")
 _INVISIBLE_Z = ("WeakZ0:gmZmode = 2", "23:onMode = off", "23:onIfAny = 12 14 16")
@@ -88,8 +100,46 @@ CHANNELS: dict[str, tuple[str, ...]] = {
 JET_FIELDS = ("pt", "eta", "y", "phi", "m", "truth_pdgid", "truth_dr", "pthat")
 #: Per-constituent columns (flat arrays); ``deta``/``dphi`` are relative to the jet axis.
 CONSTITUENT_FIELDS = ("pt", "eta", "phi", "e", "px", "py", "pz", "deta", "dphi", "charge", "pid")
+#: Constituent fields the samples write as ``const_<field>`` (:func:`output_columns`).
+CONSTITUENTS = ("pt", "eta", "phi", "e", "deta", "dphi", "charge", "pid")
 _NEUTRINOS = (12, 14, 16)
 _QUARKS = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class JetWindow:
+    """The jet window and generation options shared by the jet samples' builders.
+
+    Parameters
+    ----------
+    radius
+        Anti-kT radius, also the truth-matching radius.
+    pt_min, pt_max, max_abs_eta, max_abs_rapidity, mass_window
+        Jet window: pT (GeV), ``|eta|``, ``|y|`` and ``mass_window = [low, high]`` (GeV); None:
+        no cut on that variable.
+    pthat_min, pthat_max
+        pT-hat window of the 2 -> 2 processes (ignored by the 2 -> 1 W'); see the module
+        docstring for the share of window jets it keeps.
+    mpi
+        Multiparton interactions (5-10 times slower when on).
+    max_constituents
+        Constituents stored per jet (the hardest; the substructure and images use these).
+    detector
+        Keyword arguments of :class:`~hepml.generate.detector.DetectorResponse` (its defaults
+        when None).
+    """
+
+    radius: float
+    pt_min: float
+    pt_max: float
+    max_abs_eta: float | None = None
+    max_abs_rapidity: float | None = None
+    mass_window: Sequence[float] | None = None
+    pthat_min: float | None = None
+    pthat_max: float | None = None
+    mpi: bool = False
+    max_constituents: int = 100
+    detector: dict | None = None
 
 
 def pythia_settings(
@@ -182,23 +232,10 @@ def _sorted_rank(group: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _analyse(batch, charge_of, detector, rng, sel: dict) -> dict[str, np.ndarray]:
-    prt = batch.prt
-    counts = ak.to_numpy(ak.num(prt)).astype(np.int64)
-    n_events = counts.size
-    event = np.repeat(np.arange(n_events), counts)
-    offset = (np.cumsum(counts) - counts)[event]
-
-    def flat(values):
-        return ak.to_numpy(ak.flatten(values))
-
-    def index(values):
-        local = flat(values).astype(np.int64)
-        return np.where(local > 0, local + offset, -1)
-
-    pid, status = flat(prt.id).astype(np.int64), flat(prt.status)
-    d1, d2 = index(prt.daughter1), index(prt.daughter2)
-    momenta = ak.flatten(prt.p)
-    px, py, pz, e = (ak.to_numpy(momenta[f]) for f in ("px", "py", "pz", "e"))
+    rec = flatten_particles(batch)
+    n_events, event, pid, status = rec.n_events, rec.event, rec.pid, rec.status
+    d1, d2 = rec.daughter1, rec.daughter2
+    px, py, pz, e = rec.px, rec.py, rec.pz, rec.e
     _, p_eta, p_phi, _ = pxpypze_to_ptetaphim(px, py, pz, e)
 
     # detector response and anti-kT jets of the whole batch
@@ -219,7 +256,7 @@ def _analyse(batch, charge_of, detector, rng, sel: dict) -> dict[str, np.ndarray
         0.5 * sel["pt_min"],
     )
     jet_counts = ak.to_numpy(ak.num(jets)).astype(np.int64)
-    jpx, jpy, jpz, je = (flat(jets[f]) for f in ("px", "py", "pz", "E"))
+    jpx, jpy, jpz, je = (ak.to_numpy(ak.flatten(jets[f])) for f in ("px", "py", "pz", "E"))
     jet_pt, jet_eta, jet_phi, jet_m = pxpypze_to_ptetaphim(jpx, jpy, jpz, je)
     with np.errstate(divide="ignore", invalid="ignore"):
         jet_y = 0.5 * np.log((je + jpz) / (je - jpz))
@@ -287,23 +324,13 @@ def generate_jets(
     seed: int,
     n_events: int,
     channel: str,
+    window: JetWindow,
     *,
-    radius: float,
-    pt_min: float,
-    pt_max: float,
-    max_abs_eta: float | None = None,
-    max_abs_rapidity: float | None = None,
-    mass_window: Sequence[float] | None = None,
     n_leading: int = 2,
     truth: str | None = None,
     require_match: bool = False,
     contain_prongs: bool = True,
-    max_constituents: int = 100,
-    pthat_min: float | None = None,
-    pthat_max: float | None = None,
-    mpi: bool = False,
     wprime_mass: float = 600.0,
-    detector: dict | None = None,
     batch_size: int = 250,
 ) -> tuple[dict[str, np.ndarray], int]:
     """Generate ``n_events`` events of one channel and return the selected jets.
@@ -316,22 +343,16 @@ def generate_jets(
         Events to generate (failed events are skipped by Pythia).
     channel
         Key of :data:`CHANNELS`.
-    radius
-        Anti-kT radius, also the matching radius.
-    pt_min, pt_max, max_abs_eta, max_abs_rapidity, mass_window
-        Jet selection window (GeV; None: no cut on that variable).
+    window
+        Jet window, generation settings (:func:`pythia_settings`) and detector.
     n_leading
         Only the ``n_leading`` hardest jets of an event are candidates.
     truth, require_match
         Truth objects to match (``"w"``, ``"top"``, ``"parton"`` or None); drop unmatched jets.
     contain_prongs
         A match also needs the truth object's prongs (decay quarks) within ``radius``.
-    max_constituents
-        Constituents kept per jet (the hardest).
-    pthat_min, pthat_max, mpi, wprime_mass
-        Generation settings (:func:`pythia_settings`).
-    detector
-        Keyword arguments of :class:`DetectorResponse` (its defaults when None).
+    wprime_mass
+        W' pole mass (GeV) of ``"wprime"``.
     batch_size
         Events per ``nextBatch`` call (the records take ~0.2 MB per event).
 
@@ -343,24 +364,18 @@ def generate_jets(
     n_events : int
         Events generated.
     """
-    pythia = make_pythia(pythia_settings(channel, pthat_min, pthat_max, mpi, wprime_mass), seed)
-    response = DetectorResponse(**(detector or {}))
+    w = window
+    settings = pythia_settings(channel, w.pthat_min, w.pthat_max, w.mpi, wprime_mass)
+    pythia = make_pythia(settings, seed)
+    response = DetectorResponse(**(w.detector or {}))
     rng = np.random.default_rng(seed)
-    charges: dict[int, float] = {}
-
-    def charge_of(codes: np.ndarray) -> np.ndarray:
-        unique, inverse = np.unique(codes, return_inverse=True)
-        for code in unique.tolist():
-            if code not in charges:
-                charges[code] = pythia.particleData.charge(code)
-        return np.array([charges[c] for c in unique.tolist()], dtype=float)[inverse]
-
+    charge_of = charge_lookup(pythia)
     sel = {
-        "radius": float(radius), "pt_min": float(pt_min), "pt_max": float(pt_max),
-        "max_abs_eta": max_abs_eta, "max_abs_rapidity": max_abs_rapidity,
-        "mass_window": None if mass_window is None else tuple(mass_window),
+        "radius": float(w.radius), "pt_min": float(w.pt_min), "pt_max": float(w.pt_max),
+        "max_abs_eta": w.max_abs_eta, "max_abs_rapidity": w.max_abs_rapidity,
+        "mass_window": None if w.mass_window is None else tuple(w.mass_window),
         "n_leading": int(n_leading), "truth": truth, "require_match": bool(require_match),
-        "contain_prongs": bool(contain_prongs), "max_constituents": int(max_constituents),
+        "contain_prongs": bool(contain_prongs), "max_constituents": int(w.max_constituents),
     }  # fmt: skip
     if n_events < 1:
         raise ValueError(f"n_events must be positive, got {n_events}")
@@ -381,7 +396,9 @@ _CONST_DTYPES = {"charge": np.int32, "pid": np.int32}
 
 
 def output_columns(
-    columns: dict[str, np.ndarray], jet_fields: Sequence[str], const_fields: Sequence[str]
+    columns: dict[str, np.ndarray],
+    jet_fields: Sequence[str],
+    const_fields: Sequence[str] = CONSTITUENTS,
 ) -> dict[str, np.ndarray | ak.Array]:
     """Rows for the runner: ``jet_<field>`` (float32), ``n_const`` and jagged ``const_<field>``.
 
@@ -402,70 +419,24 @@ def output_columns(
     return out
 
 
-def _provenance(path: Path) -> dict:
-    """The runner's provenance of a written sample (HDF5 attributes or ROOT ``provenance``)."""
-    try:
-        if path.suffix.lower() == ".root":
-            import uproot
-
-            with uproot.open(path) as handle:
-                return json.loads(str(handle["provenance"]))
-        import h5py
-
-        with h5py.File(path, "r") as handle:
-            return dict(handle.attrs)
-    except (OSError, KeyError, ValueError):
-        return {}
+def constituent_p4(columns: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+    """The flat constituent four-momenta ``(px, py, pz, e)`` of :func:`generate_jets`."""
+    return tuple(columns[f"const_{f}"] for f in ("px", "py", "pz", "e"))
 
 
-def read_for_plots(path, names: Sequence[str]) -> tuple[dict[str, np.ndarray], dict[int, str]]:
-    """Columns of a written sample plus ``label``, and a legend name for each label.
+def nsubjettiness_columns(
+    columns: dict[str, np.ndarray], radius: float, axes: str, ratios: Sequence[tuple[int, int]]
+) -> dict[str, np.ndarray]:
+    """``tau1, tau2, tau3`` and the ratios ``tau<n><m>`` (float32) of the stored constituents.
 
-    The names are the process names of each label from the runner's provenance (``labels``,
-    ``{process: label}``), otherwise ``"label N"``. Jagged ROOT columns come back padded.
+    N-subjettiness with beta = 1 and R0 = ``radius`` (:func:`hepml.physics.substructure.
+    nsubjettiness`, ``axes`` one of its :data:`~hepml.physics.substructure.AXES`); ``ratios``
+    are ``(n, m)`` pairs, e.g. ``(2, 1)`` for ``tau21``.
     """
-    from hepml.data.readers import read_columns, to_padded
-
-    path = Path(path)
-    columns = read_columns(path, [*names, "label"])
-    for name, values in columns.items():
-        if isinstance(values, ak.Array):
-            columns[name] = to_padded(values, int(ak.max(ak.num(values), initial=0)))[0]
-    labels = np.asarray(columns["label"]).astype(np.int64)
-    names_of = {int(k): f"label {k}" for k in np.unique(labels)}
-    processes = _provenance(path).get("labels", "{}")
-    processes = json.loads(processes) if isinstance(processes, str) else processes
-    for k in names_of:
-        found = [name for name, label in processes.items() if int(label) == k]
-        if found:
-            names_of[k] = ", ".join(found)
-    return {**columns, "label": labels}, names_of
-
-
-def plot_per_label(
-    columns, names_of, variable, bins, xlabel, out_dir, stem, categories=None
-) -> list:
-    """Normalised histograms of one column, one line per label; PNG and PDF.
-
-    ``bins`` are edges, or a number of bins spanning the values of all labels. With
-    ``categories`` (names of the integer values 0, 1, ...) the x axis is labelled with them and
-    the legend gives no median.
-    """
-    from hepml.plotting.style import label, new_figure, save, set_style
-
-    set_style("CMS")
-    if np.isscalar(bins):
-        bins = np.histogram_bin_edges(np.asarray(columns[variable], dtype=float), int(bins))
-    fig, (ax,) = new_figure()
-    for k, name in names_of.items():
-        values = np.asarray(columns[variable])[columns["label"] == k]
-        median = f" (median {np.median(values):.3g})" if values.size and not categories else ""
-        ax.hist(values, bins=bins, histtype="step", density=True, linewidth=1.5,
-                label=f"{name}{median}")  # fmt: skip
-    if categories:
-        ax.set_xticks(np.arange(len(categories)), categories)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("Normalised jets")
-    ax.legend(fontsize="small")
-    label(ax)
-    return save(fig, out_dir / stem)
+    taus = nsubjettiness(
+        *constituent_p4(columns), columns["n_const"], n_max=3, radius=radius, axes=axes
+    )
+    out = {f"tau{n}": taus[:, n - 1].astype(np.float32) for n in (1, 2, 3)}
+    for n, m in ratios:
+        out[f"tau{n}{m}"] = tau_ratio(taus, n, m).astype(np.float32)
+    return out

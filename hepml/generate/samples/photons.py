@@ -51,8 +51,9 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from hepml.generate.pileup import FlatRecord, cached_pool, flatten_batch, overlay
+from hepml.generate.pileup import cached_pool, overlay
 from hepml.generate.pythia import MAX_SEED, make_pythia
+from hepml.generate.record import FlatRecord, flatten_batch
 from hepml.physics import showers
 from hepml.physics.kinematics import pxpypze_to_ptetaphim
 

@@ -24,17 +24,10 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from hepml.generate.samples.jets import (
-    generate_jets,
-    output_columns,
-    plot_per_label,
-    read_for_plots,
-)
+from hepml.generate.samples.jets import CONSTITUENTS, JetWindow, generate_jets, output_columns
 
 __all__ = ["CONSTITUENTS", "FLAVOURS", "build_chunk", "validation_plots"]
 
-#: Constituent fields written as ``const_<field>``.
-CONSTITUENTS = ("pt", "eta", "phi", "e", "deta", "dphi", "charge", "pid")
 #: ``parton_flavour`` choices and the ``|parton_pdgid|`` they keep.
 FLAVOURS = {"quark": (1, 2, 3, 4, 5, 6), "light_quark": (1, 2, 3), "gluon": (21,)}
 
@@ -64,18 +57,11 @@ def build_chunk(
         ``"zjet"`` (Z(-> nu nu) + jet) or ``"dijet"`` (QCD).
     radius, pt_min, pt_max, max_abs_rapidity
         Anti-kT radius and the jet window (GeV, rapidity).
-    pthat_min, pthat_max
-        pT-hat window of the generation; see :mod:`hepml.generate.samples.jets` for the
-        share of window jets it keeps.
+    pthat_min, pthat_max, mpi, max_constituents, detector
+        Generation and storage options (:class:`~hepml.generate.samples.jets.JetWindow`).
     parton_flavour
         None keeps every jet in the window; a key of :data:`FLAVOURS` keeps only jets matched
         to such a parton.
-    mpi
-        Multiparton interactions (5-10 times slower when on).
-    max_constituents
-        Constituents stored per jet (the hardest).
-    detector
-        Keyword arguments of :class:`hepml.generate.detector.DetectorResponse`.
 
     Returns
     -------
@@ -86,13 +72,15 @@ def build_chunk(
         raise ValueError(f"quark/gluon process must be 'zjet' or 'dijet', got {process!r}")
     if parton_flavour is not None and parton_flavour not in FLAVOURS:
         raise ValueError(f"parton_flavour must be None or one of {sorted(FLAVOURS)}")
-    jets, _ = generate_jets(
-        seed, n_events, "zjet" if process == "zjet" else "qcd", radius=radius, pt_min=pt_min,
-        pt_max=pt_max, max_abs_rapidity=max_abs_rapidity, n_leading=2, truth="parton",
-        require_match=parton_flavour is not None, max_constituents=max_constituents,
-        pthat_min=pthat_min, pthat_max=pthat_max, mpi=mpi, detector=detector,
+    window = JetWindow(
+        radius, pt_min, pt_max, max_abs_rapidity=max_abs_rapidity, pthat_min=pthat_min,
+        pthat_max=pthat_max, mpi=mpi, max_constituents=max_constituents, detector=detector,
     )  # fmt: skip
-    out = output_columns(jets, ("pt", "eta", "y", "phi", "m", "truth_pdgid"), CONSTITUENTS)
+    jets, _ = generate_jets(
+        seed, n_events, "zjet" if process == "zjet" else "qcd", window, truth="parton",
+        require_match=parton_flavour is not None,
+    )  # fmt: skip
+    out = output_columns(jets, ("pt", "eta", "y", "phi", "m", "truth_pdgid"))
     if parton_flavour is not None:
         keep = np.isin(np.abs(out["parton_pdgid"]), FLAVOURS[parton_flavour])
         out = {name: values[keep] for name, values in out.items()}
@@ -101,12 +89,10 @@ def build_chunk(
 
 def validation_plots(path: Path, out_dir: Path) -> list[Path]:
     """Jet mass, pT, constituent multiplicity and gluon fraction per label; returns the files."""
-    out_dir = Path(out_dir)
+    from hepml.plotting.samples import plot_jet_mass_and_pt, plot_per_label, read_for_plots
+
     columns, names_of = read_for_plots(path, ["jet_m", "jet_pt", "n_const", "parton_pdgid"])
-    written = plot_per_label(
-        columns, names_of, "jet_m", np.linspace(0, 150, 31), "Jet mass [GeV]", out_dir, "jet_mass"
-    )
-    written += plot_per_label(columns, names_of, "jet_pt", 25, "Jet $p_T$ [GeV]", out_dir, "jet_pt")
+    written = plot_jet_mass_and_pt(columns, names_of, np.linspace(0, 150, 31), out_dir)
     written += plot_per_label(
         columns, names_of, "n_const", np.arange(0, 101, 4), "Constituents", out_dir, "n_const"
     )

@@ -33,9 +33,16 @@ import numpy as np
 
 from hepml.generate.clustering import cluster_antikt
 from hepml.generate.detector import DetectorResponse
+from hepml.generate.record import FlatParticles, flatten_particles, label_descendants
 from hepml.physics.kinematics import delta_phi, delta_r, ptetaphim_to_pxpypze, pxpypze_to_ptetaphim
 
-__all__ = ["CONSTITUENT_COLUMNS", "SCALAR_COLUMNS", "analyse_batch", "empty_columns"]
+__all__ = [
+    "CONSTITUENT_COLUMNS",
+    "SCALAR_COLUMNS",
+    "analyse_batch",
+    "boson_taus",
+    "empty_columns",
+]
 
 SCALAR_COLUMNS = {
     "tau_pt": np.float32,
@@ -100,43 +107,18 @@ def _propagate(mother: np.ndarray, seed: np.ndarray, members: np.ndarray) -> np.
         flag[members] = new
 
 
-def _truth_taus(pid: np.ndarray, mother: np.ndarray, daughter1: np.ndarray, daughter2: np.ndarray):
-    """Indices of the last copies of hadronically decaying taus from a Z or a Higgs."""
-    absid = np.abs(pid)
-    candidates = np.flatnonzero((absid == 15) & (daughter1 >= 0))
-    last = candidates[absid[daughter1[candidates]] != 15]
-    top = last.copy()
-    while True:
-        up = mother[top]
-        move = (up >= 0) & (pid[np.maximum(up, 0)] == pid[top])
-        if not move.any():
-            break
-        top = np.where(move, up, top)
-    first_mother = mother[top]
-    from_boson = (first_mother >= 0) & np.isin(absid[np.maximum(first_mother, 0)], _BOSONS)
-
-    d1 = daughter1[last]
-    d2 = np.where(daughter2[last] >= d1, daughter2[last], d1)
-    n_daughters = d2 - d1 + 1
-    owner = np.repeat(np.arange(last.size), n_daughters)
-    start = np.repeat(np.cumsum(n_daughters) - n_daughters, n_daughters)
-    daughters = np.repeat(d1, n_daughters) + np.arange(owner.size) - start
+def boson_taus(particles: FlatParticles) -> tuple[np.ndarray, np.ndarray]:
+    """The truth taus of the module docstring before the hadronic requirement: the last copies
+    of the taus whose first copy comes from a Z or a Higgs, and whether each decays hadronically
+    (no electron or muon among its direct daughters)."""
+    absid = np.abs(particles.pid)
+    candidates = np.flatnonzero((absid == 15) & (particles.daughter1 >= 0))
+    last = candidates[absid[particles.daughter1[candidates]] != 15]
+    first_mother = particles.mother[particles.first_copy(last)]
+    last = last[(first_mother >= 0) & np.isin(absid[np.maximum(first_mother, 0)], _BOSONS)]
+    owner, daughters = particles.daughters(last)
     lepton = np.isin(absid[daughters], (11, 13))
-    leptonic = np.bincount(owner, weights=lepton, minlength=last.size) > 0
-    return last[from_boson & ~leptonic]
-
-
-def _label_descendants(mother: np.ndarray, roots: np.ndarray) -> np.ndarray:
-    """For every particle, the position in ``roots`` of its ancestor root, or -1."""
-    label = np.full(mother.shape[0], -1, dtype=np.int64)
-    label[roots] = np.arange(roots.size)
-    while True:
-        open_ = np.flatnonzero((label < 0) & (mother >= 0))
-        inherited = label[mother[open_]]
-        found = inherited >= 0
-        if not found.any():
-            return label
-        label[open_[found]] = inherited[found]
+    return last, np.bincount(owner, weights=lepton, minlength=last.size) == 0
 
 
 def _sum_by(label: np.ndarray, mask: np.ndarray, values: tuple[np.ndarray, ...], n: int):
@@ -185,35 +167,22 @@ def analyse_batch(
     n_events : int
         Number of events in the batch.
     """
-    prt = batch.prt
-    counts = ak.to_numpy(ak.num(prt)).astype(np.int64)
-    n_events = counts.size
-    event = np.repeat(np.arange(n_events), counts)
-    offset = (np.cumsum(counts) - counts)[event]
-
-    def flat(values: ak.Array) -> np.ndarray:
-        return ak.to_numpy(ak.flatten(values))
-
-    def index(values: ak.Array) -> np.ndarray:
-        local = flat(values).astype(np.int64)
-        return np.where(local > 0, local + offset, -1)
-
-    pid = flat(prt.id).astype(np.int64)
-    final = flat(prt.status) > 0
-    mother, daughter1, daughter2 = index(prt.mother1), index(prt.daughter1), index(prt.daughter2)
-    momenta = ak.flatten(prt.p)
-    px, py, pz, e = (ak.to_numpy(momenta[f]) for f in ("px", "py", "pz", "e"))
+    rec = flatten_particles(batch)
+    n_events, event, pid = rec.n_events, rec.event, rec.pid
+    px, py, pz, e = rec.px, rec.py, rec.pz, rec.e
+    final = rec.status > 0
     absid = np.abs(pid)
     neutrino = np.isin(absid, _NEUTRINOS)
     charge = charge_of(pid)
 
     # truth: taus, their visible products and neutrinos
-    taus = _truth_taus(pid, mother, daughter1, daughter2)
+    candidates, hadronic = boson_taus(rec)
+    taus = candidates[hadronic]
     n_taus = taus.size
-    label = _label_descendants(mother, taus)
+    label = label_descendants(rec.mother, taus)
     members = np.flatnonzero(label >= 0)
-    from_k0s = _propagate(mother, absid == 310, members)
-    from_pi0 = _propagate(mother, absid == 111, members)
+    from_k0s = _propagate(rec.mother, absid == 310, members)
+    from_pi0 = _propagate(rec.mother, absid == 111, members)
     visible = final & (label >= 0) & ~neutrino
     invisible = final & (label >= 0) & neutrino
     vis_p4 = _sum_by(label, visible, (px, py, pz, e), n_taus)
@@ -237,7 +206,7 @@ def analyse_batch(
     )
     jet_counts = ak.to_numpy(ak.num(jets)).astype(np.int64)
     jet_pt, jet_eta, jet_phi, jet_m = pxpypze_to_ptetaphim(
-        *(flat(jets[f]) for f in ("px", "py", "pz", "E"))
+        *(ak.to_numpy(ak.flatten(jets[f])) for f in ("px", "py", "pz", "E"))
     )
 
     # matching: the closest jet within match_dr of the visible tau

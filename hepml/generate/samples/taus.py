@@ -24,6 +24,7 @@ import numpy as np
 from hepml.data.writers import HDF5_SUFFIXES, ROOT_SUFFIXES
 from hepml.generate.detector import DetectorResponse
 from hepml.generate.pythia import make_pythia
+from hepml.generate.record import charge_lookup
 from hepml.generate.runner import chunk_seed, generate_sample
 from hepml.generate.samples.tau_record import (
     CONSTITUENT_COLUMNS,
@@ -105,15 +106,7 @@ def build_chunk(
     response = DetectorResponse(**dict(detector or {}))
     pythia = make_pythia([*COMMON_SETTINGS, *PROCESS_SETTINGS[process]], seed)
     rng = np.random.default_rng(seed)
-    charges: dict[int, float] = {}
-
-    def charge_of(pid: np.ndarray) -> np.ndarray:
-        unique, inverse = np.unique(pid, return_inverse=True)
-        for code in unique.tolist():
-            if code not in charges:
-                charges[code] = pythia.particleData.charge(code)
-        return np.array([charges[code] for code in unique.tolist()])[inverse]
-
+    charge_of = charge_lookup(pythia)
     parts, requested = [], 0
     while requested < n_events:
         size = min(_BATCH_EVENTS, n_events - requested)

@@ -28,17 +28,14 @@ import awkward as ak
 import numpy as np
 
 from hepml.generate.samples.jets import (
+    CONSTITUENTS,
+    JetWindow,
     generate_jets,
+    nsubjettiness_columns,
     output_columns,
-    plot_per_label,
-    read_for_plots,
 )
-from hepml.physics.substructure import nsubjettiness, tau_ratio
 
 __all__ = ["CONSTITUENTS", "build_chunk", "validation_plots"]
-
-#: Constituent fields written as ``const_<field>``.
-CONSTITUENTS = ("pt", "eta", "phi", "e", "deta", "dphi", "charge", "pid")
 
 
 def build_chunk(
@@ -68,20 +65,13 @@ def build_chunk(
         ``"ttbar"`` (signal, matched top jets) or ``"qcd"`` (background).
     radius, pt_min, pt_max, max_abs_eta, mass_window
         Anti-kT radius and the jet window (``mass_window = [low, high]`` GeV or None).
-    pthat_min, pthat_max
-        pT-hat window of the generation (both processes); see
-        :mod:`hepml.generate.samples.jets` for the share of window jets it keeps.
-    mpi
-        Multiparton interactions (5-10 times slower when on).
+    pthat_min, pthat_max, mpi, max_constituents, detector
+        Generation and storage options (:class:`~hepml.generate.samples.jets.JetWindow`).
     contained
         Signal only: require the top's decay quarks within ``radius`` of the jet axis too
         (with False, only the top itself; partially contained jets then fill the low-mass side).
-    max_constituents
-        Constituents stored per jet (the hardest; the N-subjettiness uses these).
     axes
         N-subjettiness axes (:data:`hepml.physics.substructure.AXES`).
-    detector
-        Keyword arguments of :class:`hepml.generate.detector.DetectorResponse`.
 
     Returns
     -------
@@ -90,32 +80,26 @@ def build_chunk(
     """
     if process not in ("ttbar", "qcd"):
         raise ValueError(f"top-tagging process must be 'ttbar' or 'qcd', got {process!r}")
-    jets, _ = generate_jets(
-        seed, n_events, process, radius=radius, pt_min=pt_min, pt_max=pt_max,
-        max_abs_eta=max_abs_eta, mass_window=mass_window, n_leading=2,
-        truth="top" if process == "ttbar" else None, require_match=process == "ttbar",
-        contain_prongs=contained,
-        max_constituents=max_constituents, pthat_min=pthat_min, pthat_max=pthat_max, mpi=mpi,
+    window = JetWindow(
+        radius, pt_min, pt_max, max_abs_eta=max_abs_eta, mass_window=mass_window,
+        pthat_min=pthat_min, pthat_max=pthat_max, mpi=mpi, max_constituents=max_constituents,
         detector=detector,
     )  # fmt: skip
-    four = tuple(jets[f"const_{f}"] for f in ("px", "py", "pz", "e"))
-    taus = nsubjettiness(*four, jets["n_const"], n_max=3, radius=radius, axes=axes)
-    out = output_columns(jets, ("pt", "eta", "phi", "m"), CONSTITUENTS)
-    for n in (1, 2, 3):
-        out[f"tau{n}"] = taus[:, n - 1].astype(np.float32)
-    out["tau21"] = tau_ratio(taus, 2, 1).astype(np.float32)
-    out["tau32"] = tau_ratio(taus, 3, 2).astype(np.float32)
-    return out
+    signal = process == "ttbar"
+    jets, _ = generate_jets(
+        seed, n_events, process, window, truth="top" if signal else None, require_match=signal,
+        contain_prongs=contained,
+    )  # fmt: skip
+    out = output_columns(jets, ("pt", "eta", "phi", "m"))
+    return out | nsubjettiness_columns(jets, radius, axes, ratios=((2, 1), (3, 2)))
 
 
 def validation_plots(path: Path, out_dir: Path) -> list[Path]:
     """Jet mass, pT and tau32 per label (PNG and PDF in ``out_dir``); returns the files."""
-    out_dir = Path(out_dir)
+    from hepml.plotting.samples import plot_jet_mass_and_pt, plot_per_label, read_for_plots
+
     columns, names_of = read_for_plots(path, ["jet_m", "jet_pt", "tau32"])
-    written = plot_per_label(
-        columns, names_of, "jet_m", np.linspace(0, 300, 51), "Jet mass [GeV]", out_dir, "jet_mass"
-    )
-    written += plot_per_label(columns, names_of, "jet_pt", 25, "Jet $p_T$ [GeV]", out_dir, "jet_pt")
+    written = plot_jet_mass_and_pt(columns, names_of, np.linspace(0, 300, 51), out_dir)
     written += plot_per_label(
         columns, names_of, "tau32", np.linspace(0, 1, 26), r"$\tau_{32}$", out_dir, "tau32"
     )

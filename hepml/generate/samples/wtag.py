@@ -32,18 +32,17 @@ import awkward as ak
 import numpy as np
 
 from hepml.generate.samples.jets import (
+    CONSTITUENTS,
+    JetWindow,
+    constituent_p4,
     generate_jets,
+    nsubjettiness_columns,
     output_columns,
-    plot_per_label,
-    read_for_plots,
 )
 from hepml.physics.jet_images import make_images
-from hepml.physics.substructure import leading_subjets, nsubjettiness, tau_ratio
+from hepml.physics.substructure import leading_subjets
 
 __all__ = ["CONSTITUENTS", "build_chunk", "validation_plots"]
-
-#: Constituent fields written as ``const_<field>``.
-CONSTITUENTS = ("pt", "eta", "phi", "e", "deta", "dphi", "charge", "pid")
 
 
 def build_chunk(
@@ -80,16 +79,14 @@ def build_chunk(
         ``"wprime"`` (signal, matched W jets) or ``"qcd"`` (background, two leading jets).
     radius, pt_min, pt_max, max_abs_eta, mass_window
         Anti-kT radius and the jet window (``mass_window = [low, high]`` GeV or None).
-    pthat_min, pthat_max
-        pT-hat window of the QCD generation (not used by the W'); see
-        :mod:`hepml.generate.samples.jets` for the share of window jets it keeps.
-    wprime_mass, mpi
-        W' mass (GeV); multiparton interactions (5-10 times slower when on).
+    pthat_min, pthat_max, mpi, max_constituents, detector
+        Generation and storage options (:class:`~hepml.generate.samples.jets.JetWindow`; the
+        pT-hat window applies to the QCD generation only).
+    wprime_mass
+        W' mass (GeV).
     contained
         Signal only: require the W's decay quarks within ``radius`` of the jet axis too
         (with False, only the W itself; partially contained jets then fill the low-mass side).
-    max_constituents
-        Constituents stored per jet (the hardest; substructure and image use these).
     npix, image_extent
         Image pixels per side and half-width in eta and phi (0.1 x 0.1 pixels by default).
     centre, rotate, flip
@@ -99,8 +96,6 @@ def build_chunk(
         Radius of the kT subjets used by the preprocessing.
     axes
         N-subjettiness axes (:data:`hepml.physics.substructure.AXES`).
-    detector
-        Keyword arguments of :class:`hepml.generate.detector.DetectorResponse`.
 
     Returns
     -------
@@ -109,18 +104,18 @@ def build_chunk(
     """
     if process not in ("wprime", "qcd"):
         raise ValueError(f"W-tagging process must be 'wprime' or 'qcd', got {process!r}")
+    window = JetWindow(
+        radius, pt_min, pt_max, max_abs_eta=max_abs_eta, mass_window=mass_window,
+        pthat_min=pthat_min, pthat_max=pthat_max, mpi=mpi, max_constituents=max_constituents,
+        detector=detector,
+    )  # fmt: skip
+    signal = process == "wprime"
     jets, _ = generate_jets(
-        seed, n_events, process, radius=radius, pt_min=pt_min, pt_max=pt_max,
-        max_abs_eta=max_abs_eta, mass_window=mass_window, n_leading=2,
-        truth="w" if process == "wprime" else None, require_match=process == "wprime",
-        contain_prongs=contained,
-        max_constituents=max_constituents, pthat_min=pthat_min, pthat_max=pthat_max, mpi=mpi,
-        wprime_mass=wprime_mass, detector=detector,
+        seed, n_events, process, window, truth="w" if signal else None, require_match=signal,
+        contain_prongs=contained, wprime_mass=wprime_mass,
     )  # fmt: skip
     counts = jets["n_const"]
-    four = tuple(jets[f"const_{f}"] for f in ("px", "py", "pz", "e"))
-    taus = nsubjettiness(*four, counts, n_max=3, radius=radius, axes=axes)
-    subjets = leading_subjets(*four, counts, n=2, radius=subjet_radius)
+    subjets = leading_subjets(*constituent_p4(jets), counts, n=2, radius=subjet_radius)
     eta0, phi0 = jets["eta"], jets["phi"]
     if centre:
         lead = np.isfinite(subjets.eta[:, 0])
@@ -131,10 +126,8 @@ def build_chunk(
         eta2=subjets.eta[:, 1] if rotate else None, phi2=subjets.phi[:, 1] if rotate else None,
         npix=npix, extent=image_extent, flip_images=flip,
     )  # fmt: skip
-    out = output_columns(jets, ("pt", "eta", "phi", "m"), CONSTITUENTS)
-    for n in (1, 2, 3):
-        out[f"tau{n}"] = taus[:, n - 1].astype(np.float32)
-    out["tau21"] = tau_ratio(taus, 2, 1).astype(np.float32)
+    out = output_columns(jets, ("pt", "eta", "phi", "m"))
+    out |= nsubjettiness_columns(jets, radius, axes, ratios=((2, 1),))
     n_jets = counts.size
     out["image"] = ak.unflatten(images.reshape(-1), np.full(n_jets, npix * npix, np.int64))
     out["image_npix"] = np.full(n_jets, npix, np.int32)
@@ -156,37 +149,18 @@ def validation_plots(path: Path, out_dir: Path) -> list[Path]:
     list of Path
         The written files.
     """
-    from matplotlib.colors import LogNorm
-
-    from hepml.plotting.style import label, new_figure, save
-
-    out_dir = Path(out_dir)
-    columns, names_of = read_for_plots(path, ["jet_m", "jet_pt", "tau21", "image", "image_npix"])
-    written = plot_per_label(
-        columns, names_of, "jet_m", np.linspace(0, 200, 41), "Jet mass [GeV]", out_dir, "jet_mass"
+    from hepml.plotting.samples import (
+        plot_jet_mass_and_pt,
+        plot_mean_images,
+        plot_per_label,
+        read_for_plots,
     )
-    written += plot_per_label(columns, names_of, "jet_pt", 25, "Jet $p_T$ [GeV]", out_dir, "jet_pt")
+
+    columns, names_of = read_for_plots(path, ["jet_m", "jet_pt", "tau21", "image", "image_npix"])
+    written = plot_jet_mass_and_pt(columns, names_of, np.linspace(0, 200, 41), out_dir)
     written += plot_per_label(
         columns, names_of, "tau21", np.linspace(0, 1, 26), r"$\tau_{21}$", out_dir, "tau21"
     )
     npix = int(columns["image_npix"][0]) if columns["image_npix"].size else 25
     images = np.asarray(columns["image"])[:, : npix * npix].reshape(-1, npix, npix)
-    for k, name in names_of.items():
-        mean = images[columns["label"] == k].mean(axis=0)
-        fig, (ax,) = new_figure()
-        positive = mean[mean > 0]
-        norm = (
-            LogNorm(vmin=max(positive.min(), positive.max() * 1e-6), vmax=positive.max())
-            if positive.size
-            else None
-        )
-        shown = ax.imshow(
-            np.where(mean > 0, mean, np.nan).T, origin="lower", norm=norm, cmap="viridis"
-        )
-        fig.colorbar(shown, ax=ax, label="Mean pixel $p_T$ [GeV]")
-        ax.set_xlabel(r"Pixel ($\eta$)")
-        ax.set_ylabel(r"Pixel ($\phi$)")
-        ax.text(0.03, 0.97, name, transform=ax.transAxes, va="top", fontsize="small")
-        label(ax)
-        written += save(fig, out_dir / f"mean_image_label{k}")
-    return written
+    return written + plot_mean_images(images, columns["label"], names_of, out_dir)
