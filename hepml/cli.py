@@ -62,7 +62,7 @@ def _help() -> str:
         "  hepml eval ckpt_path=outputs/.../checkpoints/best.ckpt",
         "  hepml plot predictions=outputs/.../eval/predictions.h5",
         "  hepml train -m experiment=higgs data/features=low,high,all model=mlp,bdt",
-        "  hepml compare multirun/train/2026-.../ -o comparison    (table + ROC figure)",
+        "  hepml compare multirun/higgs/2026-.../ -o comparison    (table + ROC figure)",
         "  hepml generate sample=taus n_events=200000 workers=8 format=root",
         "  hepml generate -m sample=taus seed=1,2,3,4               (shards; hydra/launcher=slurm on SLURM)",
         "  hepml merge data/taus.h5 data/taus_z-h_30000_seed*.h5     (shards -> one file)",
