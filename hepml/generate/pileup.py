@@ -39,6 +39,7 @@ __all__ = [
     "MinBiasPool",
     "cached_pool",
     "overlay",
+    "overlay_flat",
 ]
 
 MINBIAS_SETTINGS = ("Beams:eCM = 13000", "SoftQCD:nonDiffractive = on", "PartonLevel:MPI = on")
@@ -203,3 +204,59 @@ def overlay(
     pileup = ak.flatten(ak.unflatten(drawn, n_pileup), axis=2)
     combined = ak.concatenate([particles_per_event, pileup], axis=1)
     return combined, n_pileup
+
+
+def overlay_flat(
+    event: np.ndarray,
+    particles: dict[str, np.ndarray],
+    n_events: int,
+    mu: float,
+    rng: np.random.Generator,
+    pool: MinBiasPool,
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """:func:`overlay` for flat numpy arrays of a batch's particles, grouped by event.
+
+    Parameters
+    ----------
+    event
+        Event index (``0 <= event < n_events``) of each particle, non-decreasing.
+    particles
+        Flat arrays, one per field of :data:`POOL_FIELDS` (a subset), aligned with ``event``.
+    n_events
+        Events in the batch.
+    mu, rng, pool
+        As in :func:`overlay` (the same random numbers are drawn).
+
+    Returns
+    -------
+    event : numpy.ndarray
+        Event index of each particle after the overlay.
+    particles : dict
+        The fields after the overlay; in each event its own particles first, in their order,
+        then the pile-up particles. The dtypes are those of ``particles`` (promoted with the
+        pool's where they differ).
+    pileup : numpy.ndarray
+        True for the overlaid particles.
+    n_pileup : numpy.ndarray
+        Overlaid events per event.
+    """
+    fields = list(particles)
+    empty = ak.zip(
+        {
+            name: ak.unflatten(
+                np.zeros(0, np.int32 if name == "pid" else np.float32), np.zeros(n_events, np.int64)
+            )
+            for name in fields
+        }
+    )
+    pileup, n_pileup = overlay(empty, mu, rng, pool)
+    sizes = ak.to_numpy(ak.num(pileup)).astype(np.int64)
+    pu_event = np.repeat(np.arange(n_events), sizes)
+    order = np.argsort(np.concatenate([event, pu_event]), kind="stable")
+    flat = ak.flatten(pileup)
+    merged = {
+        name: np.concatenate([values, ak.to_numpy(flat[name]).astype(values.dtype)])[order]
+        for name, values in particles.items()
+    }
+    is_pileup = np.concatenate([np.zeros(event.size, bool), np.ones(pu_event.size, bool)])
+    return np.concatenate([event, pu_event])[order], merged, is_pileup[order], n_pileup

@@ -150,3 +150,33 @@ def test_uncontained_signal_is_a_superset(built):
     loose = top.build_chunk(9, N_EVENTS, process="ttbar", contained=False, **TIGHT[top])
     assert set(contained["jet_pt"].tolist()) <= set(loose["jet_pt"].tolist())
     assert len(loose["jet_pt"]) >= len(contained["jet_pt"])
+
+
+def test_pileup_overlay_adds_flagged_constituents_and_shifts_the_jets():
+    mu, window = 20.0, {**TIGHT[wtag], "pt_max": 1000.0}  # no upper cut: pile-up moves jets up
+    plain = wtag.build_chunk(31, 60, process="qcd", **window)
+    piled = wtag.build_chunk(31, 60, process="qcd", mu=mu, pool_size=30, **window)
+    assert "n_pileup" not in plain and "const_pileup" not in plain
+    assert set(piled) == set(plain) | {"n_pileup", "const_pileup"}
+    flag = piled["const_pileup"]
+    assert str(ak.type(flag).content) == "var * int32" and set(ak.flatten(flag).tolist()) <= {0, 1}
+    assert ak.sum(flag) > 0
+    assert ak.to_list(ak.num(flag)) == piled["n_const"].tolist()
+    assert np.all(piled["n_pileup"][ak.to_numpy(ak.any(flag == 1, axis=1))] > 0)
+    assert piled["jet_pt"].mean() > plain["jet_pt"].mean()
+    assert piled["jet_m"].mean() > plain["jet_m"].mean() + 10.0
+    n = piled["n_pileup"].size  # two jets of one event share it: twice the Poisson variance
+    assert abs(piled["n_pileup"].mean() - mu) < 4 * np.sqrt(2 * mu / n)
+
+
+def test_pileup_same_seed_same_output():
+    from hepml.generate.pileup import cached_pool
+
+    first = top.build_chunk(9, 20, process="qcd", mu=10.0, pool_size=20, **TIGHT[top])
+    cached_pool.cache_clear()  # the pool is generated again from its seed
+    again = top.build_chunk(9, 20, process="qcd", mu=10.0, pool_size=20, **TIGHT[top])
+    assert list(first) == list(again)
+    for name, values in first.items():
+        assert ak.to_list(values) == ak.to_list(again[name]), name
+    with pytest.raises(ValueError, match="mu"):
+        quark_gluon.build_chunk(1, 10, process="dijet", mu=-1.0)

@@ -158,3 +158,27 @@ def test_validation_plots(tmp_path):
     path = generate_taus(tmp_path / "taus.h5", **OPTIONS)
     files = validation_plots(path, tmp_path / "plots")
     assert sorted(p.name for p in files if p.suffix == ".png") == ["decay_modes.png", "response.png", "tau_pt.png"]
+
+
+def test_pileup_overlay_in_tau_jets():
+    from hepml.generate.pileup import cached_pool
+    from hepml.generate.samples.taus import build_chunk
+
+    mu = 20.0
+    plain = build_chunk(31, 150, "z")
+    piled = build_chunk(31, 150, "z", mu=mu, pool_size=30)
+    assert list(plain) == list(COLUMNS)
+    assert list(piled) == [*COLUMNS, "n_pileup", "const_pileup"]
+    flag = piled["const_pileup"]
+    assert str(ak.type(flag).content) == "var * int32" and ak.sum(flag) > 0
+    assert ak.to_list(ak.num(flag)) == piled["n_const"].tolist()
+    assert piled["jet_pt"].mean() > plain["jet_pt"].mean()
+    assert piled["jet_m"].mean() > plain["jet_m"].mean()
+    n = piled["n_pileup"].size  # two taus of one event share it: twice the Poisson variance
+    assert abs(piled["n_pileup"].mean() - mu) < 4 * np.sqrt(2 * mu / n)
+    # the truth does not see the pile-up: kept taus' truth pT come from the same events
+    assert np.all(piled["vis_pt"] <= piled["tau_pt"] + 1e-3)
+    cached_pool.cache_clear()
+    again = build_chunk(31, 150, "z", mu=mu, pool_size=30)
+    for name, values in piled.items():
+        assert ak.to_list(values) == ak.to_list(again[name]), name

@@ -10,15 +10,24 @@ ms). Per batch:
    with its two quarks as prongs; ``"top"`` the last copy of each top whose W decays to quarks,
    with the b and the W's two quarks (first copies, right after the decay) as prongs;
    ``"parton"`` the outgoing quarks and gluons of the hard process (status -23).
-2. **Detector**: all visible final-state particles (neutrinos dropped) pass the parametric
+2. **Pile-up** (``mu > 0``): ``Poisson(mu)`` minimum-bias events from a pool generated once per
+   :func:`generate_jets` call (``pool_size`` events, MPI on, a seed derived from the chunk's; see
+   :mod:`hepml.generate.pileup`) are added to each event's final-state particles. They have no
+   truth ancestry: the truth objects come from the hard event only.
+3. **Detector**: all visible final-state particles (neutrinos dropped) pass the parametric
    :class:`~hepml.generate.detector.DetectorResponse`.
-3. **Jets**: anti-kT (E scheme) of all reconstructed particles of the batch in one FastJet call.
-4. **Selection**: among the ``n_leading`` hardest jets of each event, those inside the window in
+4. **Jets**: anti-kT (E scheme) of all reconstructed particles of the batch in one FastJet call.
+5. **Selection**: among the ``n_leading`` hardest jets of each event, those inside the window in
    pT, ``|eta|`` (or ``|y|``) and, optionally, mass.
-5. **Matching**: the closest truth object within ``radius`` of the jet axis whose prongs all lie
+6. **Matching**: the closest truth object within ``radius`` of the jet axis whose prongs all lie
    within ``radius`` too (``contain_prongs``); with ``require_match`` unmatched jets are dropped.
-6. **Constituents** of the kept jets sorted by decreasing pT and truncated to
+7. **Constituents** of the kept jets sorted by decreasing pT and truncated to
    ``max_constituents`` (the jet four-vector stays the sum of all its constituents).
+
+With ``mu > 0`` the output has two more columns: ``n_pileup`` per jet (minimum-bias events
+overlaid on its event) and the constituent flag ``pileup`` (1: from an overlaid event). With
+``mu = 0`` they are absent and the output is the same as without pile-up support, so the column
+set is fixed by the configuration.
 
 Event generation is unweighted (no pT-hat bias), so the rows need no weight. A pT-hat window
 (2 -> 2 processes) skips events unlikely to give a kept jet, but not only those: initial-state
@@ -55,7 +64,8 @@ import numpy as np
 
 from hepml.generate.clustering import cluster_antikt
 from hepml.generate.detector import DetectorResponse
-from hepml.generate.pythia import make_pythia
+from hepml.generate.pileup import MinBiasPool, cached_pool, overlay_flat
+from hepml.generate.pythia import MAX_SEED, make_pythia
 from hepml.generate.record import charge_lookup, flatten_particles
 from hepml.physics.kinematics import delta_phi, delta_r, ptetaphim_to_pxpypze, pxpypze_to_ptetaphim
 from hepml.physics.substructure import nsubjettiness, tau_ratio
@@ -68,6 +78,7 @@ __all__ = [
     "CONSTITUENT_FIELDS",
     "JET_FIELDS",
     "JetWindow",
+    "PILEUP_FIELDS",
     "constituent_p4",
     "generate_jets",
     "nsubjettiness_columns",
@@ -102,6 +113,8 @@ JET_FIELDS = ("pt", "eta", "y", "phi", "m", "truth_pdgid", "truth_dr", "pthat")
 CONSTITUENT_FIELDS = ("pt", "eta", "phi", "e", "px", "py", "pz", "deta", "dphi", "charge", "pid")
 #: Constituent fields the samples write as ``const_<field>`` (:func:`output_columns`).
 CONSTITUENTS = ("pt", "eta", "phi", "e", "deta", "dphi", "charge", "pid")
+#: Columns added with pile-up (``mu > 0``): ``n_pileup`` per jet, ``const_pileup`` (0/1).
+PILEUP_FIELDS = ("n_pileup", "const_pileup")
 _NEUTRINOS = (12, 14, 16)
 _QUARKS = (1, 2, 3, 4, 5)
 
@@ -127,6 +140,11 @@ class JetWindow:
     detector
         Keyword arguments of :class:`~hepml.generate.detector.DetectorResponse` (its defaults
         when None).
+    mu
+        Mean number of minimum-bias events overlaid on each event (0: no pile-up).
+    pool_size
+        Minimum-bias events generated per :func:`generate_jets` call and sampled (with
+        replacement) for the overlay; only with ``mu > 0``.
     """
 
     radius: float
@@ -140,6 +158,8 @@ class JetWindow:
     mpi: bool = False
     max_constituents: int = 100
     detector: dict | None = None
+    mu: float = 0.0
+    pool_size: int = 200
 
 
 def pythia_settings(
@@ -231,25 +251,34 @@ def _sorted_rank(group: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.nda
     return order, rank
 
 
-def _analyse(batch, charge_of, detector, rng, sel: dict) -> dict[str, np.ndarray]:
+def _analyse(
+    batch, charge_of, detector, rng, sel: dict, pool: MinBiasPool | None = None
+) -> dict[str, np.ndarray]:
     rec = flatten_particles(batch)
     n_events, event, pid, status = rec.n_events, rec.event, rec.pid, rec.status
     d1, d2 = rec.daughter1, rec.daughter2
     px, py, pz, e = rec.px, rec.py, rec.pz, rec.e
     _, p_eta, p_phi, _ = pxpypze_to_ptetaphim(px, py, pz, e)
 
-    # detector response and anti-kT jets of the whole batch
+    # stable particles (with pile-up overlaid), detector response and anti-kT jets of the batch
     stable = np.flatnonzero(status > 0)
-    charge = charge_of(pid[stable])
+    part_event, part_pid = event[stable], pid[stable]
+    charge = charge_of(part_pid)
     pt, eta, phi, m = pxpypze_to_ptetaphim(px[stable], py[stable], pz[stable], e[stable])
-    invisible = np.isin(np.abs(pid[stable]), _NEUTRINOS)
+    if pool is not None:
+        fields = {"pt": pt, "eta": eta, "phi": phi, "m": m, "charge": charge, "pid": part_pid}
+        part_event, fields, part_pileup, n_pileup = overlay_flat(
+            part_event, fields, n_events, sel["mu"], rng, pool
+        )
+        pt, eta, phi, m, charge, part_pid = fields.values()
+    invisible = np.isin(np.abs(part_pid), _NEUTRINOS)
     rpt, reta, rphi, rm, keep = detector.apply(
-        pt, eta, phi, m, charge, pid[stable] == 22, rng, invisible=invisible
+        pt, eta, phi, m, charge, part_pid == 22, rng, invisible=invisible
     )
-    reco = stable[keep]
     rpt, reta, rphi, rm, rcharge = rpt[keep], reta[keep], rphi[keep], rm[keep], charge[keep]
+    rpid = part_pid[keep]
     rpx, rpy, rpz, re = ptetaphim_to_pxpypze(rpt, reta, rphi, rm)
-    reco_counts = np.bincount(event[reco], minlength=n_events)
+    reco_counts = np.bincount(part_event[keep], minlength=n_events)
     jets, constituents = cluster_antikt(
         *(ak.unflatten(v, reco_counts) for v in (rpx, rpy, rpz, re)),
         sel["radius"],
@@ -314,8 +343,11 @@ def _analyse(batch, charge_of, detector, rng, sel: dict) -> dict[str, np.ndarray
         "px": rpx[position], "py": rpy[position], "pz": rpz[position],
         "deta": reta[position] - out["eta"][jet_index],
         "dphi": delta_phi(rphi[position], out["phi"][jet_index]),
-        "charge": rcharge[position], "pid": pid[reco][position],
+        "charge": rcharge[position], "pid": rpid[position],
     }  # fmt: skip
+    if pool is not None:
+        const["pileup"] = part_pileup[keep][position].astype(np.int32)
+        out["n_pileup"] = n_pileup[jet_event[jet]]
     out.update({f"const_{name}": values for name, values in const.items()})
     return out
 
@@ -360,7 +392,8 @@ def generate_jets(
     -------
     columns : dict
         Per-jet arrays :data:`JET_FIELDS` and ``n_const``, and flat constituent arrays
-        ``const_<field>`` for :data:`CONSTITUENT_FIELDS`, jet after jet.
+        ``const_<field>`` for :data:`CONSTITUENT_FIELDS`, jet after jet; with ``window.mu > 0``
+        also ``n_pileup`` and ``const_pileup`` (:data:`PILEUP_FIELDS`).
     n_events : int
         Events generated.
     """
@@ -376,23 +409,30 @@ def generate_jets(
         "mass_window": None if w.mass_window is None else tuple(w.mass_window),
         "n_leading": int(n_leading), "truth": truth, "require_match": bool(require_match),
         "contain_prongs": bool(contain_prongs), "max_constituents": int(w.max_constituents),
+        "mu": float(w.mu),
     }  # fmt: skip
     if n_events < 1:
         raise ValueError(f"n_events must be positive, got {n_events}")
+    if w.mu < 0:
+        raise ValueError(f"the mean pile-up mu must be >= 0, got {w.mu}")
+    pool = None
+    if w.mu > 0:
+        pool_seed = int(np.random.SeedSequence([seed, 2]).generate_state(1)[0]) % MAX_SEED + 1
+        pool = cached_pool(int(w.pool_size), pool_seed, response.eta_max)
     parts, generated, requested = [], 0, 0
     while requested < n_events:
         size = min(batch_size, n_events - requested)
         batch = pythia.nextBatch(size, "skip")
         generated += len(batch)
         requested += size
-        parts.append(_analyse(batch, charge_of, response, rng, sel))
+        parts.append(_analyse(batch, charge_of, response, rng, sel, pool))
         del batch
     columns = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
     logger.debug("%s: %d events, %d jets kept", channel, generated, columns["pt"].size)
     return columns, generated
 
 
-_CONST_DTYPES = {"charge": np.int32, "pid": np.int32}
+_CONST_DTYPES = {"charge": np.int32, "pid": np.int32, "pileup": np.int32}
 
 
 def output_columns(
@@ -403,7 +443,8 @@ def output_columns(
     """Rows for the runner: ``jet_<field>`` (float32), ``n_const`` and jagged ``const_<field>``.
 
     ``truth_pdgid`` is written as ``parton_pdgid`` (int32); ``charge`` and ``pid`` constituents
-    are int32, the other constituent fields float32.
+    are int32, the other constituent fields float32. With pile-up (``n_pileup`` in ``columns``)
+    ``n_pileup`` (int32) and ``const_pileup`` (int32, 0/1) are added.
     """
     out: dict[str, np.ndarray | ak.Array] = {}
     for field in jet_fields:
@@ -413,6 +454,9 @@ def output_columns(
             out[f"jet_{field}"] = columns[field].astype(np.float32)
     counts = columns["n_const"].astype(np.int64)
     out["n_const"] = counts.astype(np.int32)
+    if "n_pileup" in columns:
+        out["n_pileup"] = columns["n_pileup"].astype(np.int32)
+        const_fields = (*const_fields, "pileup")
     for field in const_fields:
         values = columns[f"const_{field}"].astype(_CONST_DTYPES.get(field, np.float32))
         out[f"const_{field}"] = ak.unflatten(values, counts)

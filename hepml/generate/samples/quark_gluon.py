@@ -46,6 +46,8 @@ def build_chunk(
     mpi: bool = False,
     max_constituents: int = 100,
     detector: dict | None = None,
+    mu: float = 0.0,
+    pool_size: int = 200,
 ) -> dict[str, np.ndarray | ak.Array]:
     """Generate ``n_events`` events of one process and return the kept jets.
 
@@ -59,6 +61,9 @@ def build_chunk(
         Anti-kT radius and the jet window (GeV, rapidity).
     pthat_min, pthat_max, mpi, max_constituents, detector
         Generation and storage options (:class:`~hepml.generate.samples.jets.JetWindow`).
+    mu, pool_size
+        Pile-up: mean number of minimum-bias events overlaid on each event and the events
+        of the pool they are drawn from (:class:`~hepml.generate.samples.jets.JetWindow`).
     parton_flavour
         None keeps every jet in the window; a key of :data:`FLAVOURS` keeps only jets matched
         to such a parton.
@@ -75,6 +80,7 @@ def build_chunk(
     window = JetWindow(
         radius, pt_min, pt_max, max_abs_rapidity=max_abs_rapidity, pthat_min=pthat_min,
         pthat_max=pthat_max, mpi=mpi, max_constituents=max_constituents, detector=detector,
+        mu=mu, pool_size=pool_size,
     )  # fmt: skip
     jets, _ = generate_jets(
         seed, n_events, "zjet" if process == "zjet" else "qcd", window, truth="parton",

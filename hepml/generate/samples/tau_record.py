@@ -22,6 +22,11 @@ Definitions
   1 prong + pi0s, 10 = 3 prongs, 11-14 = 3 prongs + pi0s (20+ for 5 prongs).
 * **Jet**: anti-kT jets of all reconstructed particles of the event (``DetectorResponse``); the
   tau's jet is the closest jet within ``match_dr`` of the visible tau direction.
+* **Pile-up** (optional, a ``pool``): ``Poisson(mu)`` minimum-bias events
+  (:mod:`hepml.generate.pileup`) are added to the event's final-state particles before the
+  detector and the clustering; they have no truth ancestry, so the truth (tau, visible, neutrinos,
+  prongs) is that of the hard event. Two columns are then added (:data:`PILEUP_COLUMNS`):
+  ``n_pileup`` (overlaid events) and the constituent flag ``const_pileup`` (1: from pile-up).
 """
 
 from __future__ import annotations
@@ -33,11 +38,13 @@ import numpy as np
 
 from hepml.generate.clustering import cluster_antikt
 from hepml.generate.detector import DetectorResponse
+from hepml.generate.pileup import MinBiasPool, overlay_flat
 from hepml.generate.record import FlatParticles, flatten_particles, label_descendants
 from hepml.physics.kinematics import delta_phi, delta_r, ptetaphim_to_pxpypze, pxpypze_to_ptetaphim
 
 __all__ = [
     "CONSTITUENT_COLUMNS",
+    "PILEUP_COLUMNS",
     "SCALAR_COLUMNS",
     "analyse_batch",
     "boson_taus",
@@ -76,16 +83,24 @@ CONSTITUENT_COLUMNS = {
     "const_dphi": np.float32,
 }
 
+#: Columns added with pile-up: ``n_pileup`` per row, ``const_pileup`` per constituent (0/1).
+PILEUP_COLUMNS = {"n_pileup": np.int32, "const_pileup": np.int32}
+
 _NEUTRINOS = (12, 14, 16)
 _BOSONS = (23, 25)
 
 
-def empty_columns() -> dict[str, np.ndarray | ak.Array]:
-    """Columns with zero rows and the dtypes of :func:`analyse_batch`'s output."""
+def empty_columns(pileup: bool = False) -> dict[str, np.ndarray | ak.Array]:
+    """Columns with zero rows and the dtypes of :func:`analyse_batch`'s output (with
+    :data:`PILEUP_COLUMNS` when ``pileup``)."""
     columns: dict[str, np.ndarray | ak.Array] = {
         name: np.zeros(0, dtype) for name, dtype in SCALAR_COLUMNS.items()
     }
-    for name, dtype in CONSTITUENT_COLUMNS.items():
+    constituents = dict(CONSTITUENT_COLUMNS)
+    if pileup:
+        columns["n_pileup"] = np.zeros(0, PILEUP_COLUMNS["n_pileup"])
+        constituents["const_pileup"] = PILEUP_COLUMNS["const_pileup"]
+    for name, dtype in constituents.items():
         columns[name] = ak.unflatten(np.zeros(0, dtype), np.zeros(0, np.int64))
     return columns
 
@@ -136,6 +151,8 @@ def analyse_batch(
     match_dr: float = 0.2,
     tau_min_pt: float = 20.0,
     tau_max_eta: float = 2.3,
+    pool: MinBiasPool | None = None,
+    mu: float = 0.0,
 ) -> tuple[dict[str, np.ndarray | ak.Array], int]:
     """Rows of hadronic taus with a matched jet from a batch of Pythia events.
 
@@ -158,12 +175,16 @@ def analyse_batch(
         Maximum Delta R between the jet and the visible tau.
     tau_min_pt, tau_max_eta
         Selection on the matched jet's pT (GeV) and ``|eta|``.
+    pool, mu
+        Pile-up: overlay ``Poisson(mu)`` events of ``pool`` on every event (None: no pile-up,
+        and no :data:`PILEUP_COLUMNS`).
 
     Returns
     -------
     columns : dict
-        The columns listed in :data:`SCALAR_COLUMNS` and :data:`CONSTITUENT_COLUMNS`, one row per
-        kept tau, in the order of the events and of the taus in each event record.
+        The columns listed in :data:`SCALAR_COLUMNS` and :data:`CONSTITUENT_COLUMNS` (and
+        :data:`PILEUP_COLUMNS` with a ``pool``), one row per kept tau, in the order of the events
+        and of the taus in each event record.
     n_events : int
         Number of events in the batch.
     """
@@ -191,16 +212,23 @@ def analyse_batch(
     n_prongs = np.bincount(label[prong], minlength=n_taus)
     n_pi0 = np.bincount(label[(absid == 111) & (label >= 0) & ~from_k0s], minlength=n_taus)
 
-    # detector response and jets
+    # detector response (with pile-up overlaid) and jets
     stable = np.flatnonzero(final)
     pt, eta, phi, m = pxpypze_to_ptetaphim(px[stable], py[stable], pz[stable], e[stable])
+    part_event, part_pid, part_charge = event[stable], pid[stable], charge[stable]
+    if pool is not None:
+        fields = {"pt": pt, "eta": eta, "phi": phi, "m": m, "charge": part_charge, "pid": part_pid}
+        part_event, fields, part_pileup, n_pileup = overlay_flat(
+            part_event, fields, n_events, mu, rng, pool
+        )
+        pt, eta, phi, m, part_charge, part_pid = fields.values()
     rpt, reta, rphi, rm, keep = detector.apply(
-        pt, eta, phi, m, charge[stable], pid[stable] == 22, rng, invisible=neutrino[stable]
-    )
-    reco = stable[keep]
+        pt, eta, phi, m, part_charge, part_pid == 22, rng,
+        invisible=np.isin(np.abs(part_pid), _NEUTRINOS),
+    )  # fmt: skip
     rpt, reta, rphi, rm = rpt[keep], reta[keep], rphi[keep], rm[keep]
     rpx, rpy, rpz, re = ptetaphim_to_pxpypze(rpt, reta, rphi, rm)
-    reco_counts = np.bincount(event[reco], minlength=n_events)
+    reco_counts = np.bincount(part_event[keep], minlength=n_events)
     jets, constituents = cluster_antikt(
         *(ak.unflatten(v, reco_counts) for v in (rpx, rpy, rpz, re)), jet_radius, jet_min_pt
     )
@@ -277,7 +305,7 @@ def analyse_batch(
         "const_eta": reta[positions],
         "const_phi": rphi[positions],
         "const_e": re[positions],
-        "const_charge": charge[reco][positions],
+        "const_charge": part_charge[keep][positions],
     }
     owner_const = np.repeat(np.arange(sel.size), n_const)
     # position relative to the jet axis (what a network should see rather than absolute angles)
@@ -290,7 +318,12 @@ def analyse_batch(
         if name != "n_const"
     }
     columns["n_const"] = n_const.astype(SCALAR_COLUMNS["n_const"])
-    for name, dtype in CONSTITUENT_COLUMNS.items():
+    constituents = dict(CONSTITUENT_COLUMNS)
+    if pool is not None:
+        columns["n_pileup"] = n_pileup[tau_event[sel]].astype(PILEUP_COLUMNS["n_pileup"])
+        const_flat["const_pileup"] = part_pileup[keep][positions]
+        constituents["const_pileup"] = PILEUP_COLUMNS["const_pileup"]
+    for name, dtype in constituents.items():
         values = const_flat[name][order].astype(dtype)
         columns[name] = ak.unflatten(values, n_const.astype(np.int64))
     return columns, n_events

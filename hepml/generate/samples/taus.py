@@ -5,6 +5,9 @@ pass a parametric detector response (:class:`~hepml.generate.detector.DetectorRe
 clustered into anti-kT R = 0.4 jets (pT > 15 GeV), and every hadronically decaying tau from the
 Z/H whose matched jet (Delta R < 0.2 to the visible tau) has pT > 20 GeV and ``|eta| < 2.3`` gives
 one row; see :mod:`hepml.generate.samples.tau_record` for the definitions of the columns.
+With ``mu > 0`` each event gets ``Poisson(mu)`` minimum-bias events (MPI on) overlaid before the
+detector and the clustering, drawn from a pool of ``pool_size`` events generated once per chunk
+(:mod:`hepml.generate.pileup`), and the columns ``n_pileup`` and ``const_pileup`` are added.
 
 :func:`build_chunk` is the builder of ``configs/sample/taus.yaml`` for
 :func:`hepml.generate.runner.generate_sample` (chunks, seeds, workers, resuming, provenance);
@@ -23,11 +26,13 @@ import numpy as np
 
 from hepml.data.writers import HDF5_SUFFIXES, ROOT_SUFFIXES
 from hepml.generate.detector import DetectorResponse
-from hepml.generate.pythia import make_pythia
+from hepml.generate.pileup import cached_pool
+from hepml.generate.pythia import MAX_SEED, make_pythia
 from hepml.generate.record import charge_lookup
 from hepml.generate.runner import chunk_seed, generate_sample
 from hepml.generate.samples.tau_record import (
     CONSTITUENT_COLUMNS,
+    PILEUP_COLUMNS,
     SCALAR_COLUMNS,
     analyse_batch,
     empty_columns,
@@ -57,7 +62,8 @@ PROCESS_SETTINGS = {
     ),
     "h": ("HiggsSM:gg2H = on", "25:m0 = 125.0", "25:onMode = off", "25:onIfAny = 15"),
 }
-#: All columns of the builder, in the order they are written (the runner adds ``label``).
+#: All columns of the builder with ``mu = 0``, in the order they are written (the runner adds
+#: ``label``); ``mu > 0`` adds :data:`~hepml.generate.samples.tau_record.PILEUP_COLUMNS`.
 COLUMNS = (*SCALAR_COLUMNS, *CONSTITUENT_COLUMNS)
 
 _SELECTION = {
@@ -70,18 +76,24 @@ _SELECTION = {
 _BATCH_EVENTS = 250  # nextBatch keeps ~186 kB per event
 
 
-def _concatenate(parts: Sequence[dict]) -> dict[str, np.ndarray | ak.Array]:
-    parts = [empty_columns(), *parts]
+def _concatenate(parts: Sequence[dict], pileup: bool) -> dict[str, np.ndarray | ak.Array]:
+    parts = [empty_columns(pileup), *parts]
+    names = (*COLUMNS, *PILEUP_COLUMNS) if pileup else COLUMNS
     return {
         name: ak.concatenate([p[name] for p in parts])
-        if name in CONSTITUENT_COLUMNS
+        if name.startswith("const_")
         else np.concatenate([p[name] for p in parts])
-        for name in COLUMNS
+        for name in names
     }
 
 
 def build_chunk(
-    seed: int, n_events: int, process: str, detector: Mapping[str, float] | None = None
+    seed: int,
+    n_events: int,
+    process: str,
+    detector: Mapping[str, float] | None = None,
+    mu: float = 0.0,
+    pool_size: int = 200,
 ) -> dict[str, np.ndarray | ak.Array]:
     """Generate and analyse ``n_events`` events of one process: one row per kept hadronic tau.
 
@@ -95,15 +107,27 @@ def build_chunk(
         ``"z"`` (Z/gamma* -> tau tau) or ``"h"`` (gg -> H(125) -> tau tau).
     detector
         Keyword arguments of :class:`DetectorResponse` (its defaults when None).
+    mu
+        Mean number of minimum-bias events overlaid on each event (0: no pile-up).
+    pool_size
+        Minimum-bias events generated for this call (a seed derived from ``seed``) and sampled
+        with replacement for the overlay; only with ``mu > 0``.
 
     Returns
     -------
     dict
-        The columns :data:`COLUMNS` (see :mod:`hepml.generate.samples.tau_record`).
+        The columns :data:`COLUMNS` (see :mod:`hepml.generate.samples.tau_record`), and with
+        ``mu > 0`` ``n_pileup`` and ``const_pileup``.
     """
     if process not in PROCESS_SETTINGS:
         raise ValueError(f"unknown tau process {process!r}: use one of {sorted(PROCESS_SETTINGS)}")
+    if mu < 0:
+        raise ValueError(f"the mean pile-up mu must be >= 0, got {mu}")
     response = DetectorResponse(**dict(detector or {}))
+    pool = None
+    if mu > 0:
+        pool_seed = int(np.random.SeedSequence([seed, 2]).generate_state(1)[0]) % MAX_SEED + 1
+        pool = cached_pool(int(pool_size), pool_seed, response.eta_max)
     pythia = make_pythia([*COMMON_SETTINGS, *PROCESS_SETTINGS[process]], seed)
     rng = np.random.default_rng(seed)
     charge_of = charge_lookup(pythia)
@@ -112,12 +136,13 @@ def build_chunk(
         size = min(_BATCH_EVENTS, n_events - requested)
         batch = pythia.nextBatch(size, "skip")
         columns, _ = analyse_batch(
-            batch, charge_of, response, rng, PROCESS_CODES[process], **_SELECTION
-        )
+            batch, charge_of, response, rng, PROCESS_CODES[process], **_SELECTION,
+            pool=pool, mu=mu,
+        )  # fmt: skip
         parts.append(columns)
         requested += size
         del batch
-    return _concatenate(parts)
+    return _concatenate(parts, pool is not None)
 
 
 def generate_taus(

@@ -54,6 +54,8 @@ def build_chunk(
     max_constituents: int = 200,
     axes: str = "KT_Axes",
     detector: dict | None = None,
+    mu: float = 0.0,
+    pool_size: int = 200,
 ) -> dict[str, np.ndarray | ak.Array]:
     """Generate ``n_events`` events of one process and return the kept top-tagging jets.
 
@@ -67,6 +69,9 @@ def build_chunk(
         Anti-kT radius and the jet window (``mass_window = [low, high]`` GeV or None).
     pthat_min, pthat_max, mpi, max_constituents, detector
         Generation and storage options (:class:`~hepml.generate.samples.jets.JetWindow`).
+    mu, pool_size
+        Pile-up: mean number of minimum-bias events overlaid on each event and the events
+        of the pool they are drawn from (:class:`~hepml.generate.samples.jets.JetWindow`).
     contained
         Signal only: require the top's decay quarks within ``radius`` of the jet axis too
         (with False, only the top itself; partially contained jets then fill the low-mass side).
@@ -83,7 +88,7 @@ def build_chunk(
     window = JetWindow(
         radius, pt_min, pt_max, max_abs_eta=max_abs_eta, mass_window=mass_window,
         pthat_min=pthat_min, pthat_max=pthat_max, mpi=mpi, max_constituents=max_constituents,
-        detector=detector,
+        detector=detector, mu=mu, pool_size=pool_size,
     )  # fmt: skip
     signal = process == "ttbar"
     jets, _ = generate_jets(

@@ -68,6 +68,8 @@ def build_chunk(
     subjet_radius: float = 0.3,
     axes: str = "KT_Axes",
     detector: dict | None = None,
+    mu: float = 0.0,
+    pool_size: int = 200,
 ) -> dict[str, np.ndarray | ak.Array]:
     """Generate ``n_events`` events of one process and return the kept W-tagging jets.
 
@@ -82,6 +84,9 @@ def build_chunk(
     pthat_min, pthat_max, mpi, max_constituents, detector
         Generation and storage options (:class:`~hepml.generate.samples.jets.JetWindow`; the
         pT-hat window applies to the QCD generation only).
+    mu, pool_size
+        Pile-up: mean number of minimum-bias events overlaid on each event and the events
+        of the pool they are drawn from (:class:`~hepml.generate.samples.jets.JetWindow`).
     wprime_mass
         W' mass (GeV).
     contained
@@ -107,7 +112,7 @@ def build_chunk(
     window = JetWindow(
         radius, pt_min, pt_max, max_abs_eta=max_abs_eta, mass_window=mass_window,
         pthat_min=pthat_min, pthat_max=pthat_max, mpi=mpi, max_constituents=max_constituents,
-        detector=detector,
+        detector=detector, mu=mu, pool_size=pool_size,
     )  # fmt: skip
     signal = process == "wprime"
     jets, _ = generate_jets(
