@@ -119,10 +119,8 @@ class HEPDataModule(L.LightningDataModule):
             raise FileNotFoundError(f"data file(s) {missing} do not exist.{hint}")
         per_file = [self._read_file(f) for f in self.files]
         self.arrays = {k: _concat([p[k] for p in per_file]) for k in per_file[0]}
-        self._file_sizes = [len(p["inputs"][next(iter(p["inputs"]))]) for p in per_file]
-        n = len(self.arrays["observers"][next(iter(self.arrays["observers"]))]) if self.arrays[
-            "observers"
-        ] else len(next(iter(self.arrays["inputs"].values())))
+        self._file_sizes = [_n_events(p) for p in per_file]
+        n = sum(self._file_sizes)
         if self.max_events is not None:
             n = min(n, int(self.max_events))
             self.arrays = _slice(self.arrays, slice(0, n))
@@ -289,6 +287,11 @@ class HEPDataModule(L.LightningDataModule):
         for k, v in a["observers"].items():
             out[f"obs_{k}" if k in RESERVED else k] = np.asarray(v)[idx]
         return out
+
+
+def _n_events(arrays: dict[str, Any]) -> int:
+    """Number of events of one file's arrays (every schema has at least one input group)."""
+    return len(next(iter(arrays["inputs"].values())))
 
 
 def _map_labels(y: np.ndarray, values: list[int], name: str, path: str) -> np.ndarray:
