@@ -7,9 +7,7 @@ The file type is chosen from the suffix; every failure names the file and the mi
 
 from __future__ import annotations
 
-import gzip
 import logging
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -77,7 +75,7 @@ def read_columns(
     elif fmt == "root":
         out = _read_root(path, columns, tree)
     elif fmt == "csv":
-        if csv_names is not None and _has_header(path):
+        if csv_names is not None and tabular.has_header(path, csv_delimiter):
             log.info("%s starts with a header line: reading columns by their header names", path)
             csv_names = None
         out = tabular.read_csv(path, columns=columns, names=csv_names, delimiter=csv_delimiter)
@@ -85,21 +83,6 @@ def read_columns(
         out = tabular.read_parquet(path, columns=columns)
     _check_lengths(path, out)
     return out
-
-
-def _has_header(path: Path) -> bool:
-    """Whether the first line of a CSV file (plain or gzipped) holds any non-numeric field."""
-    with open(path, "rb") as raw:
-        gz = raw.read(2) == b"\x1f\x8b"
-    opener = gzip.open if gz else open
-    with opener(path, "rt") as f:  # type: ignore[operator]
-        line = f.readline()
-    for field in re.split(r"[,\t ]+", line.strip()):
-        try:
-            float(field)
-        except ValueError:
-            return True
-    return False
 
 
 def _check_lengths(path: Path, out: dict[str, np.ndarray | ak.Array]) -> None:

@@ -298,6 +298,30 @@ def _split(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter), [])
 
 
+def _sniff(first: str, delimiter: str | None) -> str:
+    """The given delimiter, or tab, comma or whitespace guessed from the first line."""
+    if delimiter is None:
+        return "\t" if "\t" in first else "," if "," in first else WHITESPACE
+    return _delimiter(delimiter)
+
+
+def has_header(path: PathLike, delimiter: str | None = None) -> bool:
+    """Whether line 1 of a CSV file (plain or gzipped) holds a field that is not a number.
+
+    Lets a caller with column names for a headerless file (``names=``) read a file that has
+    its own header instead.
+    """
+    path = _existing(Path(path))
+    with _open_text(path) as f:
+        first = f.readline()
+    for field in _split(first, _sniff(first, delimiter)):
+        try:
+            float(field)
+        except ValueError:
+            return True
+    return False
+
+
 def _layout(path: Path, names: Sequence[str] | None, delimiter: str | None) -> _Layout:
     _existing(path)
     try:
@@ -309,10 +333,7 @@ def _layout(path: Path, names: Sequence[str] | None, delimiter: str | None) -> _
         raise ValueError(f"{path} is empty: it has neither a header nor data rows")
     if not first.strip():
         raise ValueError(f"{path}: line 1 is blank; remove the blank lines at the top of the file")
-    if delimiter is None:
-        sep = "\t" if "\t" in first else "," if "," in first else WHITESPACE
-    else:
-        sep = _delimiter(delimiter)
+    sep = _sniff(first, delimiter)
     fields = _split(first, sep)
     if names is None:
         found = [field.strip() for field in fields]
