@@ -138,6 +138,11 @@ def log_weighted_width(
     weights = np.maximum(weights, 0.0)
     coord = np.arange(size, dtype=float) - size // 2
     coord = coord[:, None] if axis == -2 else coord[None, :]
+    return _weighted_rms(weights, coord)
+
+
+def _weighted_rms(weights: np.ndarray, coord: np.ndarray) -> FloatArray:
+    """RMS of ``coord`` (broadcast over the image) weighted by ``weights``; 0 for empty images."""
     norm = weights.sum(axis=(-2, -1))
     safe = np.where(norm > 0, norm, 1.0)
     mean = (weights * coord).sum(axis=(-2, -1)) / safe
@@ -157,11 +162,7 @@ def energy_width(images: ArrayLike, axis: int = -1, threshold: float = 0.0) -> F
     n = h if axis == -2 else w
     coord = np.arange(n, dtype=float) - n // 2
     coord = coord[:, None] if axis == -2 else coord[None, :]
-    norm = weights.sum(axis=(-2, -1))
-    safe = np.where(norm > 0, norm, 1.0)
-    mean = (weights * coord).sum(axis=(-2, -1)) / safe
-    var = (weights * (coord - mean[..., None, None]) ** 2).sum(axis=(-2, -1)) / safe
-    return np.where(norm > 0, np.sqrt(np.maximum(var, 0.0)), 0.0)
+    return _weighted_rms(weights, coord)
 
 
 def n_above(images: ArrayLike, threshold: float) -> NDArray[np.int64]:
