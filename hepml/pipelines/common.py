@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from torch import nn
 
 from hepml.data.datamodule import HEPDataModule
 
@@ -35,6 +36,21 @@ def build_datamodule(data_cfg: DictConfig | dict, **overrides: Any) -> HEPDataMo
     if not isinstance(dm, HEPDataModule):
         raise TypeError(f"data config must instantiate a HEPDataModule, got {type(dm).__name__}")
     return dm
+
+
+def build_task(cfg: DictConfig, model: nn.Module, stats: dict[str, Any], train: bool = True):
+    """The task of ``cfg`` around ``model`` with the data statistics installed; optimiser and
+    scheduler only when ``train`` (evaluation rebuilds the task to load a state dict)."""
+    task = instantiate(
+        cfg.task,
+        model=model,
+        loss=instantiate(cfg.loss, _convert_="all"),
+        optimizer=instantiate(cfg.optimizer) if train else None,
+        scheduler=instantiate(cfg.scheduler) if train and cfg.get("scheduler") else None,
+        _convert_="all",
+    )
+    task.set_data_stats(stats)
+    return task
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from hepml.metrics.summary import summarize
-from hepml.pipelines.common import build_datamodule, load_checkpoint, write_json
+from hepml.pipelines.common import build_datamodule, build_task, load_checkpoint, write_json
 from hepml.pipelines.estimator_fit import estimator_predictions
 from hepml.plotting.report import make_plots
 from hepml.predictions import write_predictions
@@ -93,14 +93,7 @@ def evaluate_checkpoint(
 
 
 def _task_predictions(run_cfg: DictConfig, meta: dict, ckpt: dict, dm) -> dict[str, np.ndarray]:
-    task = instantiate(
-        run_cfg.task,
-        model=instantiate(run_cfg.model, _convert_="all"),
-        loss=instantiate(run_cfg.loss, _convert_="all"),
-        optimizer=None,
-        _convert_="all",
-    )
-    task.set_data_stats(meta["stats"])
+    task = build_task(run_cfg, instantiate(run_cfg.model, _convert_="all"), meta["stats"], train=False)
     task.load_state_dict(ckpt["state_dict"])
     task.eval()
     parts: list[dict[str, torch.Tensor]] = []

@@ -17,7 +17,7 @@ from torch import nn
 from hepml import __version__
 from hepml.config import to_container
 from hepml.estimators.base import Estimator
-from hepml.pipelines.common import build_datamodule, ensure_sample, write_json
+from hepml.pipelines.common import build_datamodule, build_task, ensure_sample, write_json
 from hepml.pipelines.estimator_fit import fit_estimator
 from hepml.pipelines.evaluate import evaluate_checkpoint
 
@@ -63,15 +63,7 @@ def _choices() -> dict[str, str]:
 
 
 def _fit_lightning(cfg: DictConfig, model: nn.Module, dm, meta: dict[str, Any], out_dir: Path):
-    task = instantiate(
-        cfg.task,
-        model=model,
-        loss=instantiate(cfg.loss, _convert_="all"),
-        optimizer=instantiate(cfg.optimizer),
-        scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
-        _convert_="all",
-    )
-    task.set_data_stats(dm.stats)
+    task = build_task(cfg, model, dm.stats)
     task.meta = {**meta, "kind": task.kind}
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
