@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from hepml.data.schema import Variable
+from hepml.data.schema import DataSchema, Variable
 
 log = logging.getLogger(__name__)
 
@@ -58,23 +58,111 @@ def check_finite(x: np.ndarray, name: str, source: str, valid: np.ndarray | None
         )
 
 
-def group_stats(
-    x: np.ndarray, mask: np.ndarray | None, variables: tuple[Variable, ...]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Centre and scale per variable of ``x`` (``[n, F]`` or ``[n, N, F]``) over valid entries."""
-    flat = x[mask] if mask is not None else x
-    flat = flat.reshape(-1, x.shape[-1]).astype(np.float64)
-    center = np.zeros(len(variables), dtype=np.float32)
-    scale = np.ones(len(variables), dtype=np.float32)
-    for i, v in enumerate(variables):
-        col = flat[:, i]
-        center[i] = col.mean() if v.center == "auto" else (v.center or 0.0)
-        if v.scale == "auto":
-            s = col.std()
-            scale[i] = s if s > 0 else 1.0
-        else:
-            scale[i] = v.scale or 1.0
-    return center, scale
+class StatsAccumulator:
+    """Training-split statistics accumulated over event arrays, a chunk at a time.
+
+    ``update(arrays)`` with the event arrays (:mod:`hepml.data.columns`) of training events;
+    ``result()`` gives the JSON-able statistics the task installs as buffers::
+
+        {"inputs": {group: {"center": [...], "scale": [...], "kind": ..., "flags": [[i, j], ...]}},
+         "target": {"center", "scale"}, "baseline_scale": float, "class_counts": [...], "n_events": int}
+
+    Particle variables use the valid (unpadded, non-sentinel) entries only; a sentinel's flag
+    feature is never normalised. Images: one mean/std per channel (``normalize: global``), per
+    pixel (``pixel``) or none.
+    """
+
+    def __init__(self, schema: DataSchema):
+        self.schema = schema
+        self.n = 0
+        self._sums: dict[str, list[np.ndarray]] = {}
+        self._target: list[float] = [0.0, 0.0, 0.0]
+        self._responses: list[np.ndarray] = []
+        self._counts = np.zeros(schema.n_classes, dtype=np.int64)
+
+    def update(self, arrays: dict[str, Any]) -> None:
+        """Add the events of ``arrays`` (every event is taken as a training event)."""
+        m = len(arrays["entry"])
+        if m == 0:
+            return
+        self.n += m
+        for g in self.schema.inputs:
+            x = arrays["inputs"][g.name]
+            if g.kind == "image":
+                axes = (0, 2, 3) if g.normalize != "pixel" else (0,)
+                self._add(g.name, x.astype(np.float64).sum(axis=axes),
+                          np.square(x, dtype=np.float64).sum(axis=axes), x.size / x.shape[1] if axes != (0,) else m)
+                continue
+            flat = x[arrays["inputs"][f"{g.name}_mask"]] if g.is_list else x
+            valid = np.ones(flat.shape, dtype=bool)
+            for v in g.flagged:
+                valid[:, g.names.index(v.name)] = flat[:, g.feature_names.index(f"{v.name}_missing")] < 0.5
+            f64 = np.where(valid, flat, 0.0).astype(np.float64)
+            self._add(g.name, f64.sum(axis=0), np.square(f64).sum(axis=0), valid.sum(axis=0))
+        if "target" in arrays:
+            t = arrays["target"].astype(np.float64)
+            self._target = [self._target[0] + len(t), self._target[1] + t.sum(), self._target[2] + (t * t).sum()]
+        if "baseline" in arrays:
+            self._responses.append(arrays["baseline"] / arrays["truth"])
+        if "label" in arrays:
+            y = arrays["label"] if "labelled" not in arrays else arrays["label"][arrays["labelled"]]
+            self._counts += np.bincount(y, minlength=len(self._counts))[: len(self._counts)]
+
+    def _add(self, name: str, s1: np.ndarray, s2: np.ndarray, count) -> None:
+        count = np.broadcast_to(np.asarray(count, dtype=np.float64), np.shape(s1))
+        if name not in self._sums:
+            self._sums[name] = [np.zeros_like(s1), np.zeros_like(s2), np.zeros(np.shape(s1))]
+        acc = self._sums[name]
+        acc[0] += s1
+        acc[1] += s2
+        acc[2] += count
+
+    def result(self) -> dict[str, Any]:
+        if self.n == 0:
+            raise ValueError("no training events to compute the input statistics on")
+        stats: dict[str, Any] = {"inputs": {}, "n_events": self.n}
+        for g in self.schema.inputs:
+            s1, s2, cnt = self._sums[g.name]
+            cnt = np.maximum(cnt, 1.0)
+            mean = s1 / cnt
+            std = np.sqrt(np.maximum(s2 / cnt - mean**2, 0.0))
+            std = np.where(std > 0, std, 1.0)
+            if g.kind == "image":
+                if g.normalize is None:
+                    mean, std = np.zeros_like(mean), np.ones_like(std)
+                stats["inputs"][g.name] = {"center": mean.astype(np.float32).tolist(),
+                                           "scale": std.astype(np.float32).tolist(), "kind": "image"}
+                continue
+            center = np.zeros(g.n_features, dtype=np.float32)
+            scale = np.ones(g.n_features, dtype=np.float32)
+            for i, v in enumerate(g.variables):
+                center[i] = mean[i] if v.center == "auto" else (v.center or 0.0)
+                scale[i] = std[i] if v.scale == "auto" else (v.scale or 1.0)
+            entry = {"center": center.tolist(), "scale": scale.tolist(), "kind": g.kind}
+            if g.flagged:
+                entry["flags"] = [[g.names.index(v.name), g.feature_names.index(f"{v.name}_missing")]
+                                  for v in g.flagged]
+            stats["inputs"][g.name] = entry
+        if self._target[0]:
+            k, s1, s2 = self._target
+            mean = s1 / k
+            stats["target"] = {"center": float(mean), "scale": float(np.sqrt(max(s2 / k - mean**2, 0.0)) or 1.0)}
+        if self._responses:
+            stats["baseline_scale"] = float(1.0 / np.median(np.concatenate(self._responses)))
+        if self.schema.label is not None:
+            stats["class_counts"] = self._counts.tolist()
+        return stats
+
+
+def compute_stats(schema: DataSchema, arrays: dict[str, Any], chunk: int = 65536) -> dict[str, Any]:
+    """Statistics of ``arrays`` (all taken as training events), a chunk at a time to bound memory."""
+    from hepml.data.columns import n_events, take
+
+    acc = StatsAccumulator(schema)
+    n = n_events(arrays)
+    for start in range(0, n, chunk):
+        acc.update(take(arrays, slice(start, min(start + chunk, n))))
+    return acc.result()
 
 
 def config_hash(payload: Any) -> str:

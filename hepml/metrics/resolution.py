@@ -277,6 +277,10 @@ def regression_metrics(
         ``resolution``, ``bias``, ``iqr_resolution``; with a baseline also ``baseline_resolution``,
         ``baseline_bias`` and ``improvement = 1 - resolution / baseline_resolution``.
     """
+    if np.any(np.asarray(truth) <= 0):
+        log.warning("the regression target has zero or negative values: a response pred/truth has no "
+                    "meaning, so absolute metrics (mae, rmse, bias_abs) are reported instead of a resolution")
+        return absolute_metrics(pred, truth, weights)
     resp = response(pred, truth)
     metrics = {
         "resolution": relative_resolution(resp, weights),
@@ -290,3 +294,26 @@ def regression_metrics(
         metrics["improvement"] = 1.0 - metrics["resolution"] / metrics["baseline_resolution"]
     log.debug("regression metrics: %s", metrics)
     return metrics
+
+
+def absolute_metrics(
+    pred: np.ndarray, truth: np.ndarray, weights: np.ndarray | None = None
+) -> dict[str, float]:
+    """Metrics of a regression whose target can be zero or negative: no response is formed.
+
+    Returns
+    -------
+    dict[str, float]
+        ``mae`` (mean absolute error), ``rmse`` (root mean square error) and ``bias_abs`` (mean of
+        pred - truth), weighted when ``weights`` is given.
+    """
+    d = np.asarray(pred, dtype=np.float64) - np.asarray(truth, dtype=np.float64)
+    w = np.ones_like(d) if weights is None else np.asarray(weights, dtype=np.float64)
+    total = w.sum()
+    if total <= 0:
+        raise ValueError("absolute_metrics: the weights sum to zero or less")
+    return {
+        "mae": float((w * np.abs(d)).sum() / total),
+        "rmse": float(np.sqrt((w * d * d).sum() / total)),
+        "bias_abs": float((w * d).sum() / total),
+    }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -13,19 +14,34 @@ class InputNorm(nn.Module):
 
     Parameters
     ----------
-    stats : ``{group: {"center": [F], "scale": [F]}}`` computed on the training split.
+    stats : ``{group: {"center": ..., "scale": ..., "kind": ..., "flags": [[i, j], ...]}}``
+        computed on the training split. Vectors ``[F]`` for scalars and particle lists (last
+        axis); for images (``kind: image``) ``[C]`` (per channel) or ``[C, H, W]`` (per pixel).
+        ``flags`` pairs a feature ``i`` with its missing-value flag ``j``: where the flag is set the
+        normalised feature is 0 (the training mean), so a sentinel never reaches the network.
     """
 
-    def __init__(self, stats: Mapping[str, Mapping[str, Sequence[float]]]):
+    def __init__(self, stats: Mapping[str, Mapping[str, Any]]):
         super().__init__()
         self.groups = list(stats)
+        self.kinds = {g: s.get("kind", "vector") for g, s in stats.items()}
+        self.flags: dict[str, list[tuple[int, int]]] = {}
         for g, s in stats.items():
             center = torch.as_tensor(s["center"], dtype=torch.float32)
             scale = torch.as_tensor(s["scale"], dtype=torch.float32)
-            if center.shape != scale.shape or center.ndim != 1:
+            if center.shape != scale.shape:
+                raise ValueError(f"input group {g!r}: center and scale have shapes {tuple(center.shape)} "
+                                 f"and {tuple(scale.shape)}")
+            if self.kinds[g] == "image":
+                if center.ndim == 1:
+                    center, scale = center[:, None, None], scale[:, None, None]
+                elif center.ndim != 3:
+                    raise ValueError(f"image group {g!r}: center must be [C] or [C, H, W]")
+            elif center.ndim != 1:
                 raise ValueError(f"input group {g!r}: center and scale must be 1D of equal length")
             self.register_buffer(f"{g}_center", center)
             self.register_buffer(f"{g}_scale", scale)
+            self.flags[g] = [(int(i), int(j)) for i, j in s.get("flags", [])]
 
     def forward(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         missing = [g for g in self.groups if g not in inputs]
@@ -35,11 +51,20 @@ class InputNorm(nn.Module):
         for g in self.groups:
             x = inputs[g]
             center, scale = getattr(self, f"{g}_center"), getattr(self, f"{g}_scale")
-            if x.shape[-1] != center.shape[0]:
+            if self.kinds[g] == "image":
+                if x.ndim != 4 or x.shape[1] != center.shape[0]:
+                    raise ValueError(f"image group {g!r} has shape {tuple(x.shape)}, normalisation "
+                                     f"expects [B, {center.shape[0]}, H, W]")
+            elif x.shape[-1] != center.shape[0]:
                 raise ValueError(
                     f"input group {g!r} has {x.shape[-1]} features, normalisation expects {center.shape[0]}"
                 )
             x = (x - center) / scale
+            if self.flags[g]:
+                feats = [i for i, _ in self.flags[g]]
+                flagged = inputs[g][..., [j for _, j in self.flags[g]]] > 0.5
+                x = x.clone()  # flag features have centre 0 and scale 1, so they pass unchanged
+                x[..., feats] = torch.where(flagged, torch.zeros_like(x[..., feats]), x[..., feats])
             mask = inputs.get(f"{g}_mask")
             if mask is not None:
                 x = x * mask.unsqueeze(-1).to(x.dtype)
