@@ -6,6 +6,7 @@ import pytest
 from hepml.metrics.resolution import weighted_quantile
 from hepml.metrics.uncertainty import (
     ONE_SIGMA,
+    bootstrap_quantiles,
     bootstrap_std,
     clopper_pearson,
     effective_entries,
@@ -100,3 +101,19 @@ def test_bootstrap_with_weights_and_reproducibility():
     assert np.isnan(bootstrap_std(values[:1], median))
     with pytest.raises(ValueError, match="weights must match"):
         bootstrap_std(values, median, weights[:5])
+
+
+def test_bootstrap_quantiles_match_weighted_quantile_per_replica():
+    rng = np.random.default_rng(5)
+    values = np.round(rng.normal(0, 1, 3000), 1)  # ties are merged as in weighted_quantile
+    weights = rng.uniform(0.5, 2.0, 3000)
+    replicas = bootstrap_quantiles(values, [0.16, 0.5, 0.84], weights, n_boot=3, seed=7)
+    order = np.argsort(values, kind="stable")
+    counts = np.random.default_rng(7).poisson(1.0, (3, values.size))
+    for i in range(3):
+        expected = weighted_quantile(values[order], [0.16, 0.5, 0.84], weights[order] * counts[i])
+        assert replicas[i] == pytest.approx(expected)
+    # the spread of the replica medians is the median's error: 1.2533 sigma / sqrt(n)
+    gauss = rng.normal(0, 3.0, 4000)
+    medians = bootstrap_quantiles(gauss, 0.5, n_boot=400, seed=1)[:, 0]
+    assert medians.std(ddof=1) == pytest.approx(1.2533 * 3.0 / np.sqrt(4000), rel=0.1)
