@@ -108,7 +108,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(name)s: %(message)s")
-    for name in ("hepml.generate", "hepml.data.writers"):
+    for name in ("hepml.generate", "hepml.data.io"):
         logging.getLogger(name).setLevel(logging.WARNING)
     results = run(args.sample or list(DEFAULT_SAMPLES), args.n_events, args.workers,
                   args.chunk_size)

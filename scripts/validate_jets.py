@@ -20,7 +20,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from hepml.data.writers import write_columns
+from hepml.data.io import write_columns
 
 log = logging.getLogger("validate_jets")
 

@@ -1,6 +1,6 @@
 """One finished chunk of a sample on disk: the runner's unit of resumption.
 
-A part is an HDF5 file written with :func:`hepml.data.writers.write_columns` (to a temporary name,
+A part is an HDF5 file written with :func:`hepml.data.io.write_columns` (to a temporary name,
 then renamed, so a killed process never leaves a half-written part). Jagged columns are stored
 padded as ``float32`` by the writer; to read them back exactly as jagged arrays every jagged
 column ``X`` gets a hidden count column ``__count__X`` and its dtype is recorded in the ``jagged``
@@ -20,7 +20,7 @@ import awkward as ak
 import h5py
 import numpy as np
 
-from hepml.data.writers import write_columns
+from hepml.data.io import write_columns
 
 __all__ = ["Column", "concatenate", "is_jagged", "n_rows", "read_part", "read_part_attrs",
            "write_part"]

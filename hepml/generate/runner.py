@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from hepml.data.writers import write_columns
+from hepml.data.io import write_columns
 from hepml.generate import parts
 from hepml.generate.chunks import ProcessState, plain, progress_bar, provenance, run_chunk
 from hepml.generate.pythia import MAX_SEED

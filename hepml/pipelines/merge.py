@@ -2,13 +2,14 @@
 
 Shards are the files of one sample generated with different seeds (``hepml generate -m
 sample=taus seed=1,2,3,4``). They must have the same columns; shards with the same ``seed`` in
-their provenance, or with different process codes/labels, are refused. The output format follows
-its suffix (HDF5 or ROOT, whatever the shards' formats).
+their provenance, or with different process codes/labels, are refused, and so is a shard whose
+columns differ in length (never zero-filled). The output format follows its suffix (HDF5, ROOT or
+parquet, whatever the shards' formats); reading and writing go through :mod:`hepml.data.io`.
 
-Memory: shards are read and appended one at a time, so the peak is about one shard (HDF5 output:
-resizable datasets; ROOT output: one TTree basket per shard). A jagged column read from an HDF5
-shard (padded) is rebuilt for ROOT output from its count column ``n_<prefix>`` (``n_const`` for
-``const_pt``).
+Memory: shards are read and appended one at a time through one writer, so the peak is about one
+shard (HDF5 output: resizable datasets; ROOT output: one TTree basket per shard; parquet: row
+groups). A jagged column read from an HDF5 shard (padded) is rebuilt for ROOT or parquet output from
+its count column ``n_<prefix>`` (``n_const`` for ``const_pt``).
 
 Provenance: values equal in all shards are kept, per-process counts (``n_generated``, ``n_kept``,
 ``n_rows``, ``cpu_seconds``) are summed, ``chunk_seeds`` concatenated, ``efficiency`` recomputed,
@@ -26,11 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import awkward as ak
-import h5py
 import numpy as np
-import uproot
 
-from hepml.data.writers import HDF5_SUFFIXES, ROOT_SUFFIXES, _root_branches
+from hepml.data import io
 
 log = logging.getLogger(__name__)
 
@@ -38,102 +37,49 @@ __all__ = ["merge"]
 
 _SUMMED = ("n_generated", "n_kept", "n_rows", "cpu_seconds")
 _MUST_AGREE = ("sample", "process_codes", "labels")
-
-
-def _decode(attrs: dict) -> dict[str, Any]:
-    out = {}
-    for key, value in attrs.items():
-        if isinstance(value, np.generic):
-            value = value.item()
-        if isinstance(value, str) and value[:1] in "[{":
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                pass
-        out[key] = value
-    return out
-
-
-def _encode(value: Any) -> str | int | float | bool:
-    """An attribute value as written by :func:`hepml.data.writers.write_columns`."""
-    return value if isinstance(value, str | int | float | bool) else json.dumps(value)
+_OUTPUTS = ("hdf5", "root", "parquet")
 
 
 class _Shard:
-    """Column names, row count and provenance of a shard; :meth:`read` loads its columns."""
+    """Format, column names, row count and provenance of a shard; :meth:`read` loads its columns."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        if path.suffix.lower() in HDF5_SUFFIXES:
-            with h5py.File(path, "r") as handle:
-                self.columns = list(handle)
-                self.rows = len(handle[self.columns[0]]) if self.columns else 0
-                self.attrs = _decode(dict(handle.attrs))
-        elif path.suffix.lower() in ROOT_SUFFIXES:
-            with uproot.open(path) as handle:
-                tree = self._tree(handle)
-                counters = {b.count_branch.name for b in tree.branches if b.count_branch is not None}
-                self.columns = [b.name for b in tree.branches if b.name not in counters]
-                self.rows = int(tree.num_entries)
-                text = str(handle["provenance"]) if "provenance" in handle else "{}"
-                self.attrs = _decode(json.loads(text))
-        else:
-            raise ValueError(f"{path}: unknown shard format; use {HDF5_SUFFIXES + ROOT_SUFFIXES}")
+        self.format = io.detect_format(path)
+        if self.format not in ("hdf5", "root"):
+            raise io.DataFileError(f"{path}: a {self.format} file; shards are HDF5 or ROOT files "
+                                   "written by hepml generate")
+        self.tree = self._tree() if self.format == "root" else None
+        infos = io.list_columns(path, tree=self.tree)
+        counters = {c.counter for c in infos if c.counter}  # ROOT writes them with their lists
+        self.columns = [c.name for c in infos if c.name not in counters]
+        self.jagged = {c.name for c in infos if c.jagged}
+        self.rows = io.num_entries(path, tree=self.tree)
+        self.attrs = io.read_attrs(path, tree=self.tree)
 
-    @staticmethod
-    def _tree(handle) -> uproot.TTree:
-        trees = [k.split(";")[0] for k, c in handle.classnames().items() if c == "TTree"]
-        if not trees:
-            raise ValueError(f"{handle.file_path} holds no TTree")
-        return handle["events" if "events" in trees else trees[0]]
+    def _tree(self) -> str:
+        trees = io.list_trees(self.path)
+        if "events" in trees or len(trees) == 1:
+            return "events" if "events" in trees else next(iter(trees))
+        raise io.DataFileError(f"{self.path}: holds trees {sorted(trees)} and none named 'events'")
 
-    def read(self, jagged_as: str) -> dict[str, np.ndarray | ak.Array]:
-        """Columns; jagged ones as padded 2D arrays (``jagged_as="padded"``) or awkward."""
-        if self.path.suffix.lower() in ROOT_SUFFIXES:
-            with uproot.open(self.path) as handle:
-                arrays = self._tree(handle).arrays(self.columns, library="ak")
-            cols = {n: arrays[n] if arrays[n].ndim > 1 else ak.to_numpy(arrays[n])
-                    for n in self.columns}
-            return {n: _pad(v) if jagged_as == "padded" and isinstance(v, ak.Array) else v
-                    for n, v in cols.items()}
-        with h5py.File(self.path, "r") as handle:
-            cols = {n: handle[n][()] for n in self.columns}
-            jagged = [n for n in self.columns if handle[n].attrs.get("jagged", False)]
-        if jagged_as == "awkward":
-            for name in jagged:
-                count = f"n_{name.partition('_')[0]}"
-                if count not in cols:
-                    raise ValueError(f"{self.path}: cannot rebuild the jagged column {name!r} for "
-                                     f"ROOT output without its count column {count!r}; merge to "
-                                     "HDF5 instead")
-                counts = cols[count].astype(np.int64)
-                mask = np.arange(cols[name].shape[1])[None, :] < counts[:, None]
-                cols[name] = ak.unflatten(cols[name][mask], counts)
+    def read(self, padded: bool) -> dict[str, np.ndarray | ak.Array]:
+        """Columns in file order; jagged ones padded (HDF5 output) or as awkward lists.
+
+        Raises a DataFileError naming the shard when its columns differ in length.
+        """
+        cols = io.read_columns(self.path, self.columns, tree=self.tree)
+        if padded or self.format != "hdf5":
+            return cols
+        for name in self.jagged:
+            count = f"n_{name.partition('_')[0]}"
+            if count not in cols:
+                raise io.DataFileError(f"{self.path}: cannot rebuild the jagged column {name!r} "
+                                       f"without its count column {count!r}; merge to HDF5 instead")
+            counts = cols[count].astype(np.int64)
+            mask = np.arange(cols[name].shape[1])[None, :] < counts[:, None]
+            cols[name] = ak.unflatten(cols[name][mask], counts)
         return cols
-
-
-def _pad(values: ak.Array) -> np.ndarray:
-    width = int(ak.max(ak.num(values), initial=0))
-    padded = ak.fill_none(ak.pad_none(values, width, clip=True), 0.0)
-    return ak.to_numpy(ak.values_astype(padded, np.float32)).reshape(len(values), width)
-
-
-def _append_hdf5(handle: h5py.File, columns: dict[str, np.ndarray], start: int) -> None:
-    for name, data in columns.items():
-        if name not in handle:
-            shape, maxshape = (0,) * data.ndim, (None,) * data.ndim
-            chunks = (4096,) if data.ndim == 1 else (512, 32)
-            ds = handle.create_dataset(name, shape, data.dtype, maxshape=maxshape, chunks=chunks,
-                                       compression="gzip")
-            if data.ndim == 2:
-                ds.attrs["jagged"], ds.attrs["pad_value"] = True, 0.0
-        ds = handle[name]
-        width = max(ds.shape[1], data.shape[1]) if data.ndim == 2 else None
-        ds.resize((start + len(data), width) if width is not None else (start + len(data),))
-        if data.size and data.ndim == 2:
-            ds[start:, : data.shape[1]] = data
-        elif data.size:
-            ds[start:] = data
 
 
 def _provenance(shards: list[_Shard]) -> dict[str, Any]:
@@ -197,7 +143,8 @@ def merge(output: str | Path, shards: Sequence[str | Path]) -> Path:
     FileNotFoundError
         If a shard does not exist.
     ValueError
-        If the shards differ in columns, repeat a seed, or the output is one of them.
+        If the shards differ in columns, repeat a seed, hold columns of different lengths
+        (:class:`hepml.data.io.DataFileError`), or the output is one of them.
     """
     output, paths = Path(output), [Path(s) for s in shards]
     if not paths:
@@ -209,37 +156,25 @@ def merge(output: str | Path, shards: Sequence[str | Path]) -> Path:
         raise ValueError("a shard is listed twice: list every shard once")
     if output.resolve() in {p.resolve() for p in paths}:
         raise ValueError(f"the output {output} is one of the shards: choose another output file")
-    suffix = output.suffix.lower()
-    if suffix not in HDF5_SUFFIXES + ROOT_SUFFIXES:
-        raise ValueError(f"output {output}: use a suffix among {HDF5_SUFFIXES + ROOT_SUFFIXES}")
+    fmt = next((f for f in _OUTPUTS if output.name.lower().endswith(io.FORMATS[f])), None)
+    if fmt is None:
+        suffixes = tuple(s for f in _OUTPUTS for s in io.FORMATS[f])
+        raise ValueError(f"output {output}: use a suffix among {suffixes}")
     infos = [_Shard(p) for p in paths]
     _check(infos)
     order = infos[0].columns
-    output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.stem}.tmp{output.suffix}")
-    attrs = _provenance(infos)
-    if suffix in HDF5_SUFFIXES:
-        with h5py.File(tmp, "w") as handle:
-            start = 0
-            for shard in infos:
-                columns = shard.read("padded")
-                _append_hdf5(handle, {n: columns[n] for n in order}, start)
-                start += shard.rows
-            for key, value in attrs.items():
-                handle.attrs[key] = _encode(value)
-    else:
-        with uproot.recreate(tmp) as handle:
-            tree = None
-            for shard in infos:
-                columns = shard.read("awkward")
-                branches = _root_branches({n: columns[n] for n in order})
-                if tree is None:
-                    types = {n: v.type.content if isinstance(v, ak.Array) else v.dtype
-                             for n, v in branches.items()}
-                    tree = handle.mktree("events", types)
-                if shard.rows:
-                    tree.extend(branches)
-            handle["provenance"] = json.dumps({k: _encode(v) for k, v in attrs.items()})
+    jagged = set().union(*(s.jagged for s in infos))
+    rows = 0
+    with io.open_writer(tmp, format=fmt, tree="events", attrs=_provenance(infos),
+                        jagged=jagged) as writer:
+        for shard in infos:
+            columns = shard.read(padded=fmt == "hdf5")
+            if shard.rows:
+                writer.append({n: columns[n] for n in order})
+                rows += shard.rows
+        if rows == 0:
+            writer.append({n: columns[n] for n in order})  # the columns, without rows
     os.replace(tmp, output)
-    log.info("merged %d shards (%d rows) into %s", len(infos), sum(s.rows for s in infos), output)
+    log.info("merged %d shards (%d rows) into %s", len(infos), rows, output)
     return output

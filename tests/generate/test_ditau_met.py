@@ -8,7 +8,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
 from hepml.config import config_dir
-from hepml.data.readers import read_columns
+from hepml.data.io import read_columns
 from hepml.generate.samples.ditau_met import build_chunk
 from hepml.physics.kinematics import ptetaphim_to_pxpypze
 from hepml.physics.met import collinear_mass, visible_mass

@@ -4,7 +4,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from hepml.data.writers import write_columns
+from hepml.data.io import write_columns
 from hepml.generate.samples.flavour import SV, TRK, build_chunk, validation_plots
 
 OPTIONS = {"seed": 9, "n_events": 60, "process": "ttbar", "mpi": False}

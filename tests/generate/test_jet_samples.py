@@ -5,7 +5,7 @@ import h5py
 import numpy as np
 import pytest
 
-from hepml.data.writers import write_columns
+from hepml.data.io import write_columns
 from hepml.generate.samples import quark_gluon, top, wtag
 from hepml.physics.jet_images import jet_mass_from_image
 

@@ -4,7 +4,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from hepml.data.writers import write_columns
+from hepml.data.io import write_columns
 from hepml.generate.samples.photons import Ecal, build_chunk, find_candidates, validation_plots
 from hepml.physics.showers import log_weighted_width, profile_fractions, r9
 

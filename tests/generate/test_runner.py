@@ -13,7 +13,7 @@ import pytest
 import uproot
 
 from hepml.cli import main as cli_main
-from hepml.data.writers import write_columns
+from hepml.data.io import write_columns
 from hepml.generate.runner import chunk_seed, generate_sample, row_targets
 from hepml.pipelines.merge import merge
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import compose_train
 
-from hepml.data.tabular import write_csv
+from hepml.data.io.csv import write_csv
 from hepml.pipelines.train import train
 from hepml.predictions import read_predictions
 

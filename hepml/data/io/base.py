@@ -189,8 +189,8 @@ def to_output(values: ak.Array) -> Column:
 
 
 def encode_attr(value: Any) -> str | int | float | bool:
-    """An attribute value as stored: dicts and lists JSON-encoded, numpy scalars as Python."""
-    if isinstance(value, dict | list | tuple):
+    """An attribute value as stored: dicts, lists and None JSON-encoded, numpy scalars as Python."""
+    if value is None or isinstance(value, dict | list | tuple):
         return json.dumps(value)
     if isinstance(value, np.generic):
         return value.item()

@@ -206,7 +206,7 @@ def build_chunk(
 
 def validation_plots(path: Path, out_dir: Path) -> list[Path]:
     """MET resolution per definition and the di-tau masses per process, as PNG and PDF."""
-    from hepml.data.readers import read_columns
+    from hepml.data.io import read_columns
     from hepml.plotting.style import label, new_figure, save
 
     names = ["true_met_px", "m_vis", "m_col", "m_col_true", "m_tautau", "process",

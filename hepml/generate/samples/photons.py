@@ -32,8 +32,8 @@ seed. ``photon`` and ``electron`` keep candidates matched to the prompt photon (
 the hard process) or the electron from the W; ``qcd`` and ``minbias`` keep the others. The image
 is ``image_size x image_size`` crystals around the seed (rows ieta, columns iphi) stored flattened
 row-major in the jagged column ``image`` (``image_npix = image_size**2`` values per row; the HDF5
-writer pads it to a 2D array), because :func:`hepml.data.writers.write_columns` takes only 1D or
-jagged columns.
+writer pads it to a 2D array), as it was stored before :func:`hepml.data.io.write_columns` took
+fixed-size ``[n, H, W]`` columns.
 
 Speed (one core, MPI on, ``mu = 50``, chunks of 1,000 events each with its own 1,000-event pool):
 about 85 events/s; 28 photons/s (0.33 per event), 33 electrons/s (0.37) and 39 fakes/s (0.46 from

@@ -24,7 +24,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from hepml.data.writers import HDF5_SUFFIXES, ROOT_SUFFIXES
+from hepml.data.io import FORMATS
 from hepml.generate.detector import DetectorResponse
 from hepml.generate.pileup import cached_pool
 from hepml.generate.pythia import MAX_SEED, make_pythia
@@ -163,7 +163,7 @@ def generate_taus(
     Parameters
     ----------
     output
-        ``.h5``/``.hdf5`` or ``.root`` file (see :func:`hepml.data.writers.write_columns`).
+        ``.h5``/``.hdf5`` or ``.root`` file (see :func:`hepml.data.io.write_columns`).
     n_taus
         Rows to write, split evenly between the processes (the first ones get the remainder).
     processes
@@ -193,10 +193,10 @@ def generate_taus(
             f"processes must be distinct names from {sorted(PROCESS_CODES)}, got {list(processes)}"
         )
     suffix = output.suffix.lower()
-    if suffix not in HDF5_SUFFIXES + ROOT_SUFFIXES:
+    if suffix not in FORMATS["hdf5"] + FORMATS["root"]:
         raise ValueError(
             f"unknown output format {output.suffix!r} for {output}: use one of "
-            f"{', '.join(HDF5_SUFFIXES + ROOT_SUFFIXES)}"
+            f"{', '.join(FORMATS['hdf5'] + FORMATS['root'])}"
         )
     return generate_sample(
         name="taus",
@@ -210,7 +210,7 @@ def generate_taus(
         seed=seed,
         workers=workers,
         chunk_size=chunk_size,
-        format="root" if suffix in ROOT_SUFFIXES else "h5",
+        format="root" if suffix in FORMATS["root"] else "h5",
         shuffle=shuffle,
         params={"detector": detector.as_dict()} if detector is not None else {},
         progress=progress,
