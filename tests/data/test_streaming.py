@@ -20,13 +20,6 @@ INPUTS = {"scalars": {"variables": {"jet_pt": {"transform": "log"}, "jet_eta": {
                         "variables": {"const_pt": {"transform": "log1p"}, "const_deta": {}}}}
 
 
-def to_batch(arrays):
-    """Event arrays -> tensors (what the data module's batches hold), for these tests."""
-    skip = ("truth", "baseline", "entry")
-    return {k: ({kk: torch.from_numpy(vv) for kk, vv in v.items()} if isinstance(v, dict)
-                else torch.from_numpy(v)) for k, v in arrays.items() if k not in skip}
-
-
 def _files(tmp_path, sizes=(700, 450, 300)):
     paths = []
     for i, n in enumerate(sizes):
@@ -44,7 +37,7 @@ def _streaming(paths, schema=None, **kw):
     kw.setdefault("chunk_size", 128)
     kw.setdefault("buffer_size", 300)
     kw.setdefault("batch_size", 64)
-    return build_streaming(schema or _schema(), paths, to_batch, **kw)
+    return build_streaming(schema or _schema(), paths, **kw)
 
 
 def _expected(paths, split, fractions=(0.7, 0.15, 0.15), seed=42):
@@ -191,3 +184,36 @@ def test_selection_counts_are_cached_and_checked(tmp_path):
         keep.append(np.flatnonzero((eta > 0) & (codes == 0)) + s)
     np.testing.assert_array_equal(np.sort(seen), np.concatenate(keep))
     assert len(list((tmp_path / "cache" / "stream_counts").glob("*.json"))) == 3
+
+
+@pytest.mark.parametrize("suffix", [".root", ".parquet"])
+def test_root_and_parquet_chunks_stream_like_hdf5(tmp_path, suffix):
+    import awkward as ak
+
+    from hepml.data import io
+
+    h5 = _files(tmp_path, sizes=(600,))[0]
+    with h5py.File(h5) as f:
+        cols = {k: f[k][()] for k in f}
+    n = cols["n_const"]
+    other = {k: (ak.unflatten(v[np.arange(v.shape[1])[None, :] < n[:, None]], n) if v.ndim == 2 else v)
+             for k, v in cols.items()}
+    path = str(tmp_path / f"part0{suffix}")  # the same base name: the same split
+    if suffix == ".root":
+        io.write_columns(path, other, tree="events")
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table({k: (pa.array(ak.to_list(v)) if isinstance(v, ak.Array) else v) for k, v in other.items()})
+        pq.write_table(table, path, row_group_size=100)
+    a, b = _streaming([h5], chunk_size=150), _streaming([path], chunk_size=150)
+    b.setup()
+    if suffix == ".parquet":  # whole row groups of 100 rows, about 150 per chunk
+        assert [(c.start, c.stop) for c in b.chunks] == [(0, 200), (200, 400), (400, 600)]
+    for split in ("train", "test"):
+        ba = list(a.split_chunks(split))
+        bb = list(b.split_chunks(split))
+        for key in ("particles", "particles_mask", "scalars"):
+            np.testing.assert_array_equal(np.concatenate([x["inputs"][key] for x in ba]),
+                                          np.concatenate([x["inputs"][key] for x in bb]))

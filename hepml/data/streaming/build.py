@@ -3,7 +3,7 @@ columns it reads, the pure transform of :mod:`hepml.data.columns` and its statis
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from functools import partial
 from typing import Any
@@ -48,7 +48,7 @@ def schema_files(schema: DataSchema, files: Sequence[str] | Mapping[str, Sequenc
 
 def build_streaming(
     schema: DataSchema, files: Sequence[str] | Mapping[str, Sequence[str]] | None,
-    to_batch: Callable[[dict], dict], *, eval_all: bool = False,
+    *, eval_all: bool = False,
     reader_options: Mapping[str, Any] | None = None, **options: Any,
 ) -> StreamingData:
     """The streaming data of ``schema`` over ``files`` (or its sources).
@@ -63,7 +63,7 @@ def build_streaming(
     specs = schema_files(schema, files, eval_all, reader_options or {})
     selection = schema.selection
     return StreamingData(
-        specs, reader, to_batch, partial(StatsAccumulator, schema),
+        specs, reader, partial(StatsAccumulator, schema),
         kept_entries=SelectedEntries(schema) if selection is not None else None,
         selection_key=None if selection is None else [selection.text, dict(schema.aliases)],
         cache_key=asdict(schema), **options,

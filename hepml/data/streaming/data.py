@@ -50,7 +50,6 @@ class StreamingData:
     ----------
     files : the files, in order (their order fixes the global event index, not the split).
     reader : chunk -> event arrays (raw read + the data transform).
-    to_batch : event arrays of one batch -> dict of tensors.
     new_stats : a new statistics accumulator (``update(arrays)`` chunk by chunk, ``result()`` the
         JSON-able statistics), e.g. ``StatsAccumulator(schema)``.
     split, split_seed : train/val/test fractions of the hash split and its seed (also the seed
@@ -65,8 +64,7 @@ class StreamingData:
     """
 
     def __init__(
-        self, files: Sequence[FileSpec], reader: ChunkReader, to_batch: Callable[[Arrays], dict],
-        new_stats: Callable[[], Any], *, split: Sequence[float] = (0.7, 0.15, 0.15),
+        self, files: Sequence[FileSpec], reader: ChunkReader, new_stats: Callable[[], Any], *, split: Sequence[float] = (0.7, 0.15, 0.15),
         split_seed: int = 42, chunk_size: int = 20_000, buffer_size: int = 100_000,
         batch_size: int = 512, eval_batch_size: int | None = None, num_workers: int = 0,
         stats_events: int = 100_000, kept_entries: Callable[[Chunk], np.ndarray] | None = None,
@@ -78,7 +76,7 @@ class StreamingData:
         if stats_events < 1:
             raise ValueError(f"data.stats_events must be a positive number of events, got {stats_events}")
         self.specs = list(files)
-        self.reader, self.to_batch, self.new_stats = reader, to_batch, new_stats
+        self.reader, self.new_stats = reader, new_stats
         self.fractions, self.split_seed = tuple(float(s) for s in split), int(split_seed)
         self.chunk_size, self.buffer_size = int(chunk_size), int(buffer_size)
         self.batch_size = int(batch_size)
@@ -175,16 +173,13 @@ class StreamingData:
         train = split == "train"
         return EventStream(
             self.reader, self.chunks, self.counts[:, SPLITS.index(split)], split, self.fractions,
-            self.split_seed, self.batch_size if train else self.eval_batch_size, self._batch,
+            self.split_seed, self.batch_size if train else self.eval_batch_size,
             shuffle=train if shuffle is None else shuffle, buffer_size=self.buffer_size,
             seed=self.split_seed,
         )
 
     def loader(self, split: str, epoch: Callable[[], int] | None = None) -> StreamLoader:
         return StreamLoader(self.stream(split), self.num_workers, epoch)
-
-    def _batch(self, buffer: Arrays, rows: np.ndarray) -> dict:
-        return self.to_batch(gather([(buffer, rows)]))
 
     def split_chunks(self, split: str) -> Iterator[Arrays]:
         """The events of a split chunk by chunk, in file order, with ``index`` set (for evaluation)."""

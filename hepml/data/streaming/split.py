@@ -3,8 +3,8 @@ workers, DDP ranks, chunk sizes and the order in which files are listed.
 
 Each event gets ``u = splitmix64(seed_of(file) + entry) / 2**64``, uniform in [0, 1), and falls in
 the split whose cumulative fraction first exceeds ``u``. ``seed_of(file)`` mixes the CRC-32 of the
-file's base name with ``split_seed``, so moving a file to another folder keeps its split while
-another seed draws a new one. Everything is vectorised numpy on uint64 (wrapping arithmetic).
+file's base name (without its format suffix) with ``split_seed``, so moving a file to another
+folder or converting it to another format keeps its split, while another seed draws a new one. Everything is vectorised numpy on uint64 (wrapping arithmetic).
 """
 
 from __future__ import annotations
@@ -31,9 +31,15 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
         return z ^ (z >> np.uint64(31))
 
 
+_SUFFIXES = sorted((".h5", ".hdf5", ".hdf", ".root", ".parquet", ".pq", ".csv", ".tsv", ".txt",
+                    ".csv.gz", ".tsv.gz", ".txt.gz", ".gz"), key=len, reverse=True)
+
+
 def file_key(path: str | os.PathLike, split_seed: int = 0) -> np.uint64:
-    """A 64-bit key of a file's base name and the split seed."""
-    crc = zlib.crc32(os.path.basename(os.fspath(path)).encode())
+    """A 64-bit key of a file's base name (format suffix removed) and the split seed."""
+    name = os.path.basename(os.fspath(path))
+    suffix = next((s for s in _SUFFIXES if name.lower().endswith(s) and len(name) > len(s)), "")
+    crc = zlib.crc32(name[: len(name) - len(suffix)].encode())
     mixed = (np.uint64(crc) << np.uint64(32)) ^ np.uint64(split_seed & 0xFFFFFFFF)
     return splitmix64(np.array([mixed], dtype=np.uint64))[0]
 

@@ -73,6 +73,49 @@ def gather(parts: Sequence[tuple[Arrays, np.ndarray]]) -> Arrays:
     return out
 
 
+# what a batch leaves out: the columns of the predictions file, not of the network (the same keys
+# as hepml.data.dataset.to_tensors)
+NOT_IN_BATCH = ("truth", "baseline", "entry")
+
+
+def _leaves(arrays: Arrays, prefix: tuple[str, ...] = ()):
+    for key, value in arrays.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, (*prefix, key))
+        elif prefix or key not in NOT_IN_BATCH:
+            yield (*prefix, key), value
+
+
+def batch_of(buffer: Arrays, rows: np.ndarray, shared: bool = False) -> dict[str, Any]:
+    """Rows ``rows`` of ``buffer`` as a nested dict of tensors, gathered straight into one block of
+    memory (shared memory in a DataLoader worker, so the batch crosses to the main process
+    without another copy). float64 columns become float32."""
+    leaves = list(_leaves(buffer))
+    n = len(rows)
+    dtypes = [np.dtype(np.float32) if a.dtype == np.float64 else a.dtype for _, a in leaves]
+    sizes = [n * int(np.prod(a.shape[1:], dtype=np.int64)) * d.itemsize for (_, a), d in zip(leaves, dtypes, strict=True)]
+    offsets = np.concatenate([[0], np.cumsum([-(-s // 64) * 64 for s in sizes])])
+    total = max(int(offsets[-1]), 1)
+    storage = torch.UntypedStorage._new_shared(total) if shared else torch.UntypedStorage(total)
+    block = torch.empty(0, dtype=torch.uint8).set_(storage)
+    out: dict[str, Any] = {}
+    for ((keys, src), dtype, size, off) in zip(leaves, dtypes, sizes, offsets, strict=False):
+        t = block[off : off + size].view(_TORCH[dtype]).view(n, *src.shape[1:])
+        if src.dtype == dtype:
+            np.take(src, rows, axis=0, out=t.numpy())
+        else:
+            t.numpy()[...] = src[rows]
+        node = out
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = t
+    return out
+
+
+_TORCH = {np.dtype(d): torch.from_numpy(np.zeros(1, dtype=d)).dtype
+          for d in (np.float32, np.float16, np.int64, np.int32, np.int16, np.int8, np.uint8, np.bool_)}
+
+
 def _distributed() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
@@ -90,8 +133,8 @@ class EventStream(IterableDataset):
     split : ``train``, ``val`` or ``test``.
     fractions, split_seed : the hash split (files with a fixed split ignore them).
     batch_size : largest batch; batches of a rank differ by at most one event.
-    to_batch : ``(event arrays, rows) -> batch`` of tensors; ``index`` is set here to the global
-        event index (file offset + entry).
+    Batches hold every event array but ``truth``, ``baseline`` and ``entry`` (as tensors), and
+    ``index``: the global event index (file offset + entry).
     shuffle : shuffle chunk order per epoch and events in the buffer.
     buffer_size : events held (and mixed) at once per worker when shuffling.
     seed : seed of the chunk order and the buffer permutations (with the epoch).
@@ -99,8 +142,7 @@ class EventStream(IterableDataset):
 
     def __init__(
         self, reader: ChunkReader, chunks: Sequence[Chunk], counts: np.ndarray, split: str,
-        fractions: Sequence[float], split_seed: int, batch_size: int,
-        to_batch: Callable[[Arrays, np.ndarray], dict], shuffle: bool = False,
+        fractions: Sequence[float], split_seed: int, batch_size: int, shuffle: bool = False,
         buffer_size: int = 100_000, seed: int = 0,
     ):
         if batch_size < 1 or buffer_size < 1:
@@ -109,7 +151,7 @@ class EventStream(IterableDataset):
         self.counts = np.asarray(counts, dtype=np.int64)
         self.split, self.code = split, SPLITS.index(split)
         self.fractions, self.split_seed = tuple(fractions), split_seed
-        self.batch_size, self.to_batch = batch_size, to_batch
+        self.batch_size = batch_size
         self.shuffle, self.buffer_size, self.seed = shuffle, buffer_size, seed
         self.epoch, self.rank, self.world = 0, 0, 1
 
@@ -170,12 +212,9 @@ class EventStream(IterableDataset):
         return buffer, (rng.permutation(n) if self.shuffle else np.arange(n))
 
     def _batches(self, buffer: Arrays, perm: np.ndarray, sizes: np.ndarray, k: int, limit: int):
-        pos = 0
+        pos, shared = 0, get_worker_info() is not None
         while k < len(sizes) and pos + sizes[k] <= limit:
-            rows = perm[pos : pos + sizes[k]]
-            batch = self.to_batch(buffer, rows)
-            batch["index"] = torch.from_numpy(buffer["index"][rows])
-            yield batch
+            yield batch_of(buffer, perm[pos : pos + sizes[k]], shared)
             pos += int(sizes[k])
             k += 1
         return pos, k
