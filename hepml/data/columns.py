@@ -113,6 +113,16 @@ def group_arrays(g: InputGroup, cols: Mapping[str, Any], path: str) -> dict[str,
 
 def _fill(dest: np.ndarray, vals: np.ndarray, v, valid: np.ndarray | None, path: str) -> None:
     """Transformed values of one variable into ``dest``; sentinel and padded entries get 0."""
+    if v.missing is None and v.transform is None and v.clip is None:  # as is: one pass, no float64
+        if not np.isfinite(vals).all():
+            check_finite(vals, v.name, path, valid)
+        if valid is None:
+            dest[...] = vals
+        elif v.pad_value == 0 and np.isfinite(vals).all():
+            np.multiply(vals, valid, out=dest, casting="unsafe")
+        else:
+            dest[...] = np.where(valid, vals, v.pad_value)
+        return
     missing = v.is_missing(vals)
     ok = ~missing if valid is None else valid & ~missing
     check_finite(vals, v.name, path, ok)
@@ -131,7 +141,8 @@ def _particles(g: InputGroup, cols: Mapping[str, Any], path: str) -> dict[str, n
     mask = np.arange(width)[None, :] < np.minimum(counts, width)[:, None]
     x = np.zeros((n, width, g.n_features), dtype=np.float32)
     for i, v in enumerate(g.variables):
-        vals = _padded(values[v.name], width)
+        as_is = v.missing is None and v.transform is None and v.clip is None
+        vals = _padded(values[v.name], width, view=as_is)
         _fill(x[..., i], vals, v, mask, path)
     for j, v in enumerate(g.flagged):
         x[..., len(g.variables) + j] = mask & v.is_missing(_padded(values[v.name], width))
@@ -188,11 +199,14 @@ def _counts(g: InputGroup, cols: Mapping[str, Any], values: Mapping[str, Any], p
     return np.full(n, next(iter(widths)), dtype=np.int64)
 
 
-def _padded(values: Any, width: int) -> np.ndarray:
-    """``[n, width]`` float64 array of a jagged or padded variable (zeros beyond the data)."""
+def _padded(values: Any, width: int, view: bool = False) -> np.ndarray:
+    """``[n, width]`` float64 array of a jagged or padded variable (zeros beyond the data);
+    with ``view``, a padded array at least ``width`` wide comes back as a view in its own dtype."""
     if isinstance(values, ak.Array):
         return ak.to_numpy(ak.fill_none(ak.pad_none(values, width, axis=1, clip=True), 0.0)).astype(np.float64)
     values = np.asarray(values)
+    if view and values.ndim == 2 and values.shape[1] >= width:
+        return values[:, :width]
     out = np.zeros((len(values), width), dtype=np.float64)
     k = min(width, values.shape[1])
     out[:, :k] = values[:, :k]

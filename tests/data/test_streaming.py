@@ -217,3 +217,18 @@ def test_root_and_parquet_chunks_stream_like_hdf5(tmp_path, suffix):
         for key in ("particles", "particles_mask", "scalars"):
             np.testing.assert_array_equal(np.concatenate([x["inputs"][key] for x in ba]),
                                           np.concatenate([x["inputs"][key] for x in bb]))
+
+
+def test_fast_path_of_the_transform_equals_the_general_one():
+    cols = make_tau_like(400)
+    cols["const_deta"][cols["n_const"] <= 4, 4] = np.nan  # in padded slots: ignored
+    cols["label"] = np.zeros(400, dtype=np.int64)
+    plain = {"max_length": 5, "count": "n_const", "variables": {"const_pt": {}, "const_deta": {"pad_value": -1}}}
+    general = {"max_length": 5, "count": "n_const",
+               "variables": {"const_pt": {"clip": [-1e30, 1e30]}, "const_deta": {"clip": [-1e30, 1e30], "pad_value": -1}}}
+    a = transform(build_schema({"p": plain}, label="label"), cols, path="f.h5")
+    b = transform(build_schema({"p": general}, label="label"), cols, path="f.h5")
+    np.testing.assert_array_equal(a["inputs"]["p"], b["inputs"]["p"])
+    cols["const_pt"][3, 0] = np.inf
+    with pytest.raises(ValueError, match="'const_pt' has 1 NaN/inf"):
+        transform(build_schema({"p": plain}, label="label"), cols, path="f.h5")
