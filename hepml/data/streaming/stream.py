@@ -1,16 +1,18 @@
 """An iterable dataset over chunks: a shuffle buffer that spans several files, whole-batch yields.
 
-Each DataLoader worker reads the chunk pieces :func:`~hepml.data.streaming.shard.plan` gives it,
-transforms each chunk, keeps its events of the split, and gathers them (one copy) into a buffer of
-at least ``buffer_size`` events drawn from several chunks. The buffer is permuted and batches are
-taken from it with one fancy index each; the last half stays and is mixed with the next chunks.
-Without shuffling the same path yields the events in order.
+Each DataLoader worker reads the chunk pieces :func:`~hepml.data.streaming.shard.plan` gives it and
+transforms each chunk. When the pool of pieces holds ``buffer_size`` events of the split (from
+several chunks, of several files since the chunk order is shuffled), its events are permuted and
+batches are gathered from it, one ``np.take`` per column and piece straight into the batch (the
+pool is never copied). The few events that do not fill a batch move on to the next pool. Workers
+send numpy batches (pickled through the DataLoader's pipe, faster than one shared-memory segment
+per tensor); the loader turns them into tensors without a copy in the main process.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,11 @@ from hepml.data.streaming.split import SPLITS, split_codes
 log = logging.getLogger(__name__)
 
 Arrays = dict[str, Any]
+Part = tuple[Arrays, np.ndarray]
+
+# what a batch leaves out: the columns of the predictions file, not of the network (the same keys
+# as hepml.data.dataset.to_tensors)
+NOT_IN_BATCH = ("truth", "baseline", "entry")
 
 
 class ChunkReader:
@@ -55,65 +62,32 @@ def chunk_split(chunk: Chunk, entries: np.ndarray, fractions: Sequence[float], s
     return split_codes(chunk.file.path, entries, fractions, split_seed)
 
 
-def gather(parts: Sequence[tuple[Arrays, np.ndarray]]) -> Arrays:
-    """Rows ``idx`` of several event-array dicts, one after the other, with one copy per leaf."""
+def gather(parts: Sequence[Part], batch: bool = False) -> Arrays:
+    """Rows ``idx`` of several event-array dicts one after the other, one copy per column.
+
+    With ``batch``, the columns a batch leaves out (:data:`NOT_IN_BATCH`) are dropped and float64
+    columns become float32.
+    """
     first = parts[0][0]
+    total = sum(len(idx) for _, idx in parts)
     out: Arrays = {}
     for key, leaf in first.items():
         if isinstance(leaf, dict):
-            out[key] = gather([(p[key], idx) for p, idx in parts])
+            out[key] = gather([(p[key], idx) for p, idx in parts], batch and key != "observers")
             continue
-        total = sum(len(idx) for _, idx in parts)
-        dest = np.empty((total, *np.shape(leaf)[1:]), dtype=leaf.dtype)
+        if batch and key in NOT_IN_BATCH:
+            continue
+        dtype = np.dtype(np.float32) if batch and leaf.dtype == np.float64 else leaf.dtype
+        dest = np.empty((total, *leaf.shape[1:]), dtype=dtype)
         pos = 0
         for p, idx in parts:
-            np.take(p[key], idx, axis=0, out=dest[pos : pos + len(idx)])
+            if dtype == p[key].dtype:
+                np.take(p[key], idx, axis=0, out=dest[pos : pos + len(idx)])
+            else:
+                dest[pos : pos + len(idx)] = p[key][idx]
             pos += len(idx)
         out[key] = dest
     return out
-
-
-# what a batch leaves out: the columns of the predictions file, not of the network (the same keys
-# as hepml.data.dataset.to_tensors)
-NOT_IN_BATCH = ("truth", "baseline", "entry")
-
-
-def _leaves(arrays: Arrays, prefix: tuple[str, ...] = ()):
-    for key, value in arrays.items():
-        if isinstance(value, dict):
-            yield from _leaves(value, (*prefix, key))
-        elif prefix or key not in NOT_IN_BATCH:
-            yield (*prefix, key), value
-
-
-def batch_of(buffer: Arrays, rows: np.ndarray, shared: bool = False) -> dict[str, Any]:
-    """Rows ``rows`` of ``buffer`` as a nested dict of tensors, gathered straight into one block of
-    memory (shared memory in a DataLoader worker, so the batch crosses to the main process
-    without another copy). float64 columns become float32."""
-    leaves = list(_leaves(buffer))
-    n = len(rows)
-    dtypes = [np.dtype(np.float32) if a.dtype == np.float64 else a.dtype for _, a in leaves]
-    sizes = [n * int(np.prod(a.shape[1:], dtype=np.int64)) * d.itemsize for (_, a), d in zip(leaves, dtypes, strict=True)]
-    offsets = np.concatenate([[0], np.cumsum([-(-s // 64) * 64 for s in sizes])])
-    total = max(int(offsets[-1]), 1)
-    storage = torch.UntypedStorage._new_shared(total) if shared else torch.UntypedStorage(total)
-    block = torch.empty(0, dtype=torch.uint8).set_(storage)
-    out: dict[str, Any] = {}
-    for ((keys, src), dtype, size, off) in zip(leaves, dtypes, sizes, offsets, strict=False):
-        t = block[off : off + size].view(_TORCH[dtype]).view(n, *src.shape[1:])
-        if src.dtype == dtype:
-            np.take(src, rows, axis=0, out=t.numpy())
-        else:
-            t.numpy()[...] = src[rows]
-        node = out
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        node[keys[-1]] = t
-    return out
-
-
-_TORCH = {np.dtype(d): torch.from_numpy(np.zeros(1, dtype=d)).dtype
-          for d in (np.float32, np.float16, np.int64, np.int32, np.int16, np.int8, np.uint8, np.bool_)}
 
 
 def _distributed() -> tuple[int, int]:
@@ -123,7 +97,11 @@ def _distributed() -> tuple[int, int]:
 
 
 class EventStream(IterableDataset):
-    """The events of one split of many files, as whole batches (dicts of tensors).
+    """The events of one split of many files, as whole batches (nested dicts of numpy arrays;
+    :class:`StreamLoader` hands them on as tensors).
+
+    Batches hold every event array but ``truth``, ``baseline`` and ``entry``, and ``index``: the
+    global event index (file offset + entry).
 
     Parameters
     ----------
@@ -133,10 +111,8 @@ class EventStream(IterableDataset):
     split : ``train``, ``val`` or ``test``.
     fractions, split_seed : the hash split (files with a fixed split ignore them).
     batch_size : largest batch; batches of a rank differ by at most one event.
-    Batches hold every event array but ``truth``, ``baseline`` and ``entry`` (as tensors), and
-    ``index``: the global event index (file offset + entry).
     shuffle : shuffle chunk order per epoch and events in the buffer.
-    buffer_size : events held (and mixed) at once per worker when shuffling.
+    buffer_size : events of the split pooled (and mixed) at once per worker when shuffling.
     seed : seed of the chunk order and the buffer permutations (with the epoch).
     """
 
@@ -169,31 +145,28 @@ class EventStream(IterableDataset):
     def __len__(self) -> int:
         return batches_per_rank(self.n_events, _distributed()[1], self.batch_size)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Arrays]:
         info = get_worker_info()
         worker, n_workers = (info.id, info.num_workers) if info is not None else (0, 1)
         order = chunk_order(len(self.chunks), self.seed, self.epoch, self.shuffle)
         todo, sizes = plan(self.counts, order, self.rank, self.world, worker, n_workers, self.batch_size)
         rng = np.random.default_rng([self.seed, self.epoch, self.rank, worker, 1])
-        keep = self.buffer_size // 2 if self.shuffle else 0
-        pending: list[tuple[Arrays, np.ndarray]] = []
-        n_pending, k = 0, 0
+        pool: list[Part] = []
+        n_pool, k = 0, 0
         for piece in todo:
-            arrays, rows = self._piece(piece.chunk, piece.lo, piece.hi)
-            pending.append((arrays, rows))
-            n_pending += len(rows)
-            if n_pending >= self.buffer_size:
-                buffer, perm = self._fill(pending, rng)
-                pos, k = yield from self._batches(buffer, perm, sizes, k, len(perm) - keep)
-                pending, n_pending = [(buffer, perm[pos:])], len(perm) - pos
-        if n_pending:
-            buffer, perm = self._fill(pending, rng)
-            _, k = yield from self._batches(buffer, perm, sizes, k, len(perm))
-        if k != len(sizes):
+            part = self._piece(piece.chunk, piece.lo, piece.hi)
+            pool.append(part)
+            n_pool += len(part[1])
+            if k < len(sizes) and n_pool >= (self.buffer_size if self.shuffle else sizes[k]):
+                pool, k = yield from self._drain(pool, n_pool, sizes, k, rng)
+                n_pool = sum(len(rows) for _, rows in pool)
+        if n_pool:
+            pool, k = yield from self._drain(pool, n_pool, sizes, k, rng)
+        if k != len(sizes) or pool:
             raise RuntimeError(f"{self.split} stream yielded {k} of {len(sizes)} planned batches "
                                f"(rank {self.rank}, worker {worker})")
 
-    def _piece(self, index: int, lo: int, hi: int) -> tuple[Arrays, np.ndarray]:
+    def _piece(self, index: int, lo: int, hi: int) -> Part:
         chunk = self.chunks[index]
         arrays = self.reader(chunk)
         entries = arrays["entry"]
@@ -204,24 +177,52 @@ class EventStream(IterableDataset):
                 "counted when planning the epoch; the selection must depend on the file alone"
             )
         arrays["index"] = entries + chunk.file.offset
-        return arrays, rows[lo:hi]
+        rows = rows[lo:hi]
+        if self.shuffle and 2 * len(rows) < len(entries):  # keep only what the pool needs
+            return gather([(arrays, rows)]), np.arange(len(rows))
+        return arrays, rows
 
-    def _fill(self, pending, rng) -> tuple[Arrays, np.ndarray]:
-        buffer = gather(pending)
-        n = len(buffer["index"])
-        return buffer, (rng.permutation(n) if self.shuffle else np.arange(n))
-
-    def _batches(self, buffer: Arrays, perm: np.ndarray, sizes: np.ndarray, k: int, limit: int):
-        pos, shared = 0, get_worker_info() is not None
-        while k < len(sizes) and pos + sizes[k] <= limit:
-            yield batch_of(buffer, perm[pos : pos + sizes[k]], shared)
+    def _drain(self, pool: list[Part], n: int, sizes: np.ndarray, k: int, rng):
+        """Yield the batches the pool fills; return the pool of the events left over."""
+        offsets = np.cumsum([0] + [len(rows) for _, rows in pool])
+        perm = rng.permutation(n) if self.shuffle else np.arange(n)
+        pos = 0
+        while k < len(sizes) and pos + sizes[k] <= n:
+            yield gather(_parts(pool, offsets, perm[pos : pos + sizes[k]]), batch=True)
             pos += int(sizes[k])
             k += 1
-        return pos, k
+        if pos == n:
+            return [], k
+        rest = gather(_parts(pool, offsets, np.sort(perm[pos:])))  # fewer than a batch: copied
+        return [(rest, np.arange(n - pos))], k
+
+
+def _parts(pool: list[Part], offsets: np.ndarray, sel: np.ndarray) -> list[Part]:
+    """Pool positions ``sel`` as (piece arrays, rows) groups, one per piece touched."""
+    pid = np.searchsorted(offsets, sel, side="right") - 1
+    order = np.argsort(pid, kind="stable")
+    sel, pid = sel[order], pid[order]
+    cuts = np.flatnonzero(np.diff(pid)) + 1
+    out = []
+    for a, b in zip(np.concatenate([[0], cuts]), np.concatenate([cuts, [len(sel)]]), strict=True):
+        arrays, rows = pool[pid[a]]
+        out.append((arrays, rows[sel[a:b] - offsets[pid[a]]]))
+    return out
+
+
+def _to_tensors(batch: Any) -> Any:
+    if isinstance(batch, dict):
+        return {k: _to_tensors(v) for k, v in batch.items()}
+    return torch.from_numpy(batch)
+
+
+def _as_is(batch: Any) -> Any:
+    return batch
 
 
 class StreamLoader(DataLoader):
-    """A DataLoader over an :class:`EventStream` that sets its epoch and rank before each pass.
+    """A DataLoader over an :class:`EventStream` that sets its epoch and rank before each pass and
+    yields batches of tensors.
 
     ``epoch`` is a callable returning the current epoch (e.g. the trainer's); without it the
     loader counts its own passes. Workers are started per pass (not persistent) so each starts
@@ -230,13 +231,13 @@ class StreamLoader(DataLoader):
 
     def __init__(self, stream: EventStream, num_workers: int = 0, epoch: Callable[[], int] | None = None,
                  prefetch_factor: int | None = None):
-        super().__init__(stream, batch_size=None, num_workers=num_workers,
+        super().__init__(stream, batch_size=None, num_workers=num_workers, collate_fn=_as_is,
                          prefetch_factor=prefetch_factor if num_workers else None)
         self._epoch_fn = epoch
         self._passes = 0
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         epoch = self._epoch_fn() if self._epoch_fn is not None else self._passes
         self._passes += 1
         self.dataset.configure(epoch)
-        return super().__iter__()
+        return map(_to_tensors, super().__iter__())
