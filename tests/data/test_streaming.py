@@ -232,3 +232,20 @@ def test_fast_path_of_the_transform_equals_the_general_one():
     cols["const_pt"][3, 0] = np.inf
     with pytest.raises(ValueError, match="'const_pt' has 1 NaN/inf"):
         transform(build_schema({"p": plain}, label="label"), cols, path="f.h5")
+
+
+@pytest.mark.parametrize("compression", ["lzf", None])
+def test_hdf5_written_with_a_fast_filter_streams_the_same(tmp_path, compression):
+    from hepml.data import io
+
+    h5 = _files(tmp_path, sizes=(300,))[0]
+    with h5py.File(h5) as f:
+        cols = {k: f[k][()] for k in f}
+    path = tmp_path / "fast" / "part0.h5"
+    io.write_columns(path, cols, compression=compression)
+    with h5py.File(path) as f:
+        assert f["const_pt"].compression == compression
+    a, b = _streaming([h5]), _streaming([str(path)])
+    np.testing.assert_array_equal(_indices(a.loader("val")), _indices(b.loader("val")))
+    with pytest.raises(ValueError, match="gzip, lzf or None"):
+        io.write_columns(tmp_path / "x.h5", cols, compression="zstd")

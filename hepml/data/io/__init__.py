@@ -238,7 +238,7 @@ def _output_format(path: Path, format: str | None) -> str:
 
 def open_writer(path: PathLike, *, format: str | None = None, tree: str = "events",
                 attrs: Mapping[str, AttrValue] | None = None, jagged: Collection[str] = (),
-                append: bool = False):
+                append: bool = False, compression: str | None = "gzip"):
     """A writer for batch after batch of columns: ``with open_writer(p) as w: w.append(cols)``.
 
     Parameters
@@ -256,19 +256,22 @@ def open_writer(path: PathLike, *, format: str | None = None, tree: str = "event
         HDF5: names of 2D numpy columns that are padded lists (marked ``jagged``, width may grow).
     append
         Add to an existing file instead of replacing it.
+    compression
+        HDF5: ``gzip``, ``lzf`` or None for the datasets it creates (other formats ignore it).
     """
     path = Path(path)
     fmt = _output_format(path, format)
     if append and path.exists():
         detect_format(path, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
+    extra = {"compression": compression} if fmt == "hdf5" else {}
     return _WRITERS[fmt].Writer(path, attrs=attrs, tree=tree, jagged=jagged,
-                                mode="a" if append else "w")
+                                mode="a" if append else "w", **extra)
 
 
 def write_columns(path: PathLike, columns: Mapping[str, Column],
                   attrs: Mapping[str, AttrValue] | None = None, tree: str = "events",
-                  format: str | None = None) -> Path:
+                  format: str | None = None, compression: str | None = "gzip") -> Path:
     """Write equally long columns to a new file (format from the suffix, or ``format``).
 
     HDF5 and ROOT take flat, fixed-size and jagged (awkward ``var * number``) columns, parquet flat
@@ -282,7 +285,7 @@ def write_columns(path: PathLike, columns: Mapping[str, Column],
     """
     path = Path(path)
     n_rows = row_count(path, columns)
-    with open_writer(path, format=format, tree=tree, attrs=attrs) as writer:
+    with open_writer(path, format=format, tree=tree, attrs=attrs, compression=compression) as writer:
         writer.append(columns)
     log.info("wrote %d rows x %d columns to %s", n_rows, len(columns), path)
     return path

@@ -163,11 +163,17 @@ class Writer:
         and they get ``jagged = True``); awkward jagged columns are recognised by themselves.
     mode
         ``"w"`` to create (replacing any file), ``"a"`` to append to a file written here.
+    compression
+        Filter of new datasets: ``gzip`` (smallest), ``lzf`` (several times faster to read) or
+        None (uncompressed, fastest to read).
     """
 
     def __init__(self, path: Path, attrs: Mapping[str, AttrValue] | None = None,
-                 jagged: Collection[str] = (), mode: str = "w", tree: str | None = None) -> None:
-        self.path, self._jagged = Path(path), set(jagged)
+                 jagged: Collection[str] = (), mode: str = "w", tree: str | None = None,
+                 compression: str | None = "gzip") -> None:
+        if compression not in ("gzip", "lzf", None):
+            raise ValueError(f"HDF5 compression must be gzip, lzf or None, got {compression!r}")
+        self.path, self._jagged, self.compression = Path(path), set(jagged), compression
         self._file = _open(self.path, mode)
         existing = _datasets(self._file)
         lengths = {name: ds.shape[0] for name, ds in existing.items() if ds.ndim > 0}
@@ -191,7 +197,7 @@ class Writer:
     def _create(self, name: str, data: np.ndarray, jagged: bool) -> h5py.Dataset:
         maxshape = (None, None) if jagged else (None, *data.shape[1:])
         ds = self._file.create_dataset(name, (0, *data.shape[1:]), data.dtype, maxshape=maxshape,
-                                       chunks=_chunks(data, jagged), compression="gzip")
+                                       chunks=_chunks(data, jagged), compression=self.compression)
         if jagged:
             ds.attrs["jagged"], ds.attrs["pad_value"] = True, 0.0
             self._jagged.add(name)
