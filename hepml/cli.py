@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("generate", "generate a physics sample with Pythia 8 + FastJet (sample=...)"),
     "compare": ("", "table + ROC figure over run, eval or multirun directories (positional)"),
     "merge": ("", "concatenate generated shards into one file (positional: OUTPUT SHARD ...)"),
+    "inspect": ("", "what a data file holds, and a starter data config (positional: FILE)"),
 }
 
 
@@ -71,6 +72,37 @@ def _help() -> str:
     return "\n".join(lines)
 
 
+def _command_groups(config_name: str) -> str:
+    """``group: options`` lines of the groups the command's config composes (its defaults list,
+    and the groups those groups' configs pull in, such as ``data/features`` and ``sample``)."""
+    from omegaconf import OmegaConf
+
+    root = config_dir()
+    groups: list[str] = []
+
+    def visit(defaults: list, parent: str) -> None:
+        for entry in defaults or []:
+            if not isinstance(entry, dict):
+                continue
+            for key in entry:
+                name = str(key).removeprefix("optional ").split("@")[0]
+                group = name.lstrip("/") if name.startswith("/") or not parent else f"{parent}/{name}"
+                if group in groups or group.startswith("hydra") or not (root / group).is_dir():
+                    continue
+                groups.append(group)
+                for option in sorted((root / group).glob("*.yaml")):
+                    visit(_defaults(option), group)
+
+    def _defaults(path) -> list:
+        return OmegaConf.to_container(OmegaConf.load(path)).get("defaults") or []
+
+    visit(_defaults(root / f"{config_name}.yaml"), "")
+    if (root / "hydra" / "launcher").is_dir():  # -m hydra/launcher=slurm
+        groups.append("hydra/launcher")
+    names = {g: ", ".join(sorted(f.stem for f in (root / g).glob("*.yaml"))) for g in groups}
+    return "\n".join(f"{g}: {names[g]}" for g in groups)
+
+
 def _compare(args: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="hepml compare", description=COMMANDS["compare"][1])
     parser.add_argument("runs", nargs="+", help="run, eval or multirun directories")
@@ -104,6 +136,25 @@ def _merge(args: list[str]) -> None:
         raise SystemExit(1) from err
 
 
+def _inspect(args: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="hepml inspect", description=COMMANDS["inspect"][1])
+    parser.add_argument("file", help="HDF5, ROOT, CSV or parquet file")
+    parser.add_argument("--tree", default=None, help="ROOT: the tree to describe")
+    parser.add_argument("--max-rows", type=int, default=10_000,
+                        help="entries read for list lengths and label values (default 10000)")
+    parser.add_argument("--format", default=None, help="hdf5, root, csv or parquet (unusual suffixes)")
+    parser.add_argument("--all", action="store_true", help="list every column of a wide file")
+    ns = parser.parse_args(args)
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
+    from hepml.pipelines.inspect import inspect
+
+    try:
+        inspect(ns.file, ns.tree, ns.max_rows, ns.format, ns.all)
+    except (FileNotFoundError, ValueError) as err:
+        log.error("%s", err)
+        raise SystemExit(1) from err
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -119,8 +170,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     if command == "merge":
         _merge(rest)
         return
+    if command == "inspect":
+        _inspect(rest)
+        return
     register_resolvers()
     config_name = COMMANDS[command][0]
+    from omegaconf import OmegaConf
+
+    OmegaConf.register_new_resolver("hepml_command_groups", lambda: _command_groups(config_name),
+                                    replace=True)
     sys.argv = [f"hepml {command}", *rest]
     app = hydra.main(config_path=str(config_dir()), config_name=config_name, version_base="1.3")(_run(command))
     app()

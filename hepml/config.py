@@ -18,6 +18,18 @@ def _len(node: Any) -> int:
     raise TypeError(f"len resolver: expected a list or mapping, got {type(node).__name__}")
 
 
+def _dim(node: Any) -> int:
+    """``${dim:${data.inputs.particles}}``: feature width of an input group (variables plus the
+    flags of missing-value sentinels; channels of an image); 0 for an absent group, so
+    ``${dim:${oc.select:data.inputs.scalars,null}}`` wires optional scalars."""
+    from hepml.data.schema import group_spec
+
+    if node is None:
+        return 0
+    spec = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
+    return group_spec("group", spec).n_features
+
+
 def _join(node: Any, sep: str = "-") -> str:
     """``${join:${sample.processes}}``: list entries joined into a file-name fragment."""
     return sep.join(str(x) for x in node)
@@ -25,7 +37,7 @@ def _join(node: Any, sep: str = "-") -> str:
 
 def register_resolvers() -> None:
     """Register hepml's OmegaConf resolvers (idempotent)."""
-    for name, fn in (("len", _len), ("join", _join)):
+    for name, fn in (("len", _len), ("join", _join), ("dim", _dim)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
 

@@ -154,14 +154,16 @@ class StatsAccumulator:
         return stats
 
 
-def compute_stats(schema: DataSchema, arrays: dict[str, Any], chunk: int = 65536) -> dict[str, Any]:
-    """Statistics of ``arrays`` (all taken as training events), a chunk at a time to bound memory."""
+def compute_stats(schema: DataSchema, arrays: dict[str, Any], index: np.ndarray | None = None,
+                  chunk: int = 65536) -> dict[str, Any]:
+    """Statistics of the events ``index`` of ``arrays`` (default all), taken as training events,
+    a chunk at a time so no copy of the whole split is made."""
     from hepml.data.columns import n_events, take
 
     acc = StatsAccumulator(schema)
-    n = n_events(arrays)
-    for start in range(0, n, chunk):
-        acc.update(take(arrays, slice(start, min(start + chunk, n))))
+    index = np.arange(n_events(arrays)) if index is None else np.asarray(index)
+    for start in range(0, len(index), chunk):
+        acc.update(take(arrays, index[start:start + chunk]))
     return acc.result()
 
 

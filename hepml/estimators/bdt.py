@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 from hepml.estimators.base import Estimator
+from hepml.estimators.tree_state import TreeEnsemble, ensemble_state
 
 
 class BDT(Estimator):
@@ -28,6 +29,7 @@ class BDT(Estimator):
         iterations (uses the validation split; 0 disables early stopping).
     signal_class : class whose probability is the score.
     seed : random state.
+    class_weight : ``balanced`` weighs every class equally (classification only), or None.
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class BDT(Estimator):
         early_stopping_rounds: int = 20,
         signal_class: int = 1,
         seed: int = 42,
+        class_weight: str | None = None,
     ):
         if kind not in ("classification", "regression"):
             raise ValueError(f"BDT kind must be 'classification' or 'regression', got {kind!r}")
@@ -58,8 +61,12 @@ class BDT(Estimator):
         }
         self.early_stopping_rounds = early_stopping_rounds
         cls = HistGradientBoostingClassifier if kind == "classification" else HistGradientBoostingRegressor
+        if class_weight not in (None, "balanced"):
+            raise ValueError(f"BDT class_weight must be null or 'balanced', got {class_weight!r}")
+        extra = {"class_weight": class_weight} if kind == "classification" and class_weight else {}
         self.model = cls(
             **self.params,
+            **extra,
             early_stopping=early_stopping_rounds > 0,
             n_iter_no_change=max(early_stopping_rounds, 1),
         )
@@ -89,3 +96,11 @@ class BDT(Estimator):
 
     def describe(self) -> dict[str, Any]:
         return {**self.params, "early_stopping_rounds": self.early_stopping_rounds}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The fitted trees as tensors and plain values (:mod:`hepml.estimators.tree_state`)."""
+        return ensemble_state(self.model)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Predict from stored trees; predictions equal those of the fitted model exactly."""
+        self.model = TreeEnsemble(state)

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import logging
-import pickle
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from hydra.utils import instantiate
 
+from hepml.atomic import atomic_path
 from hepml.data.datamodule import HEPDataModule
 from hepml.estimators.base import Estimator
+from hepml.record import CheckpointError
 
 log = logging.getLogger(__name__)
 
 
 def feature_matrix(dm: HEPDataModule, split: str) -> np.ndarray:
     """Scalar input groups of a split concatenated to ``[n, F]`` (after transforms and clipping)."""
-    lists = [g.name for g in dm.schema.inputs if g.is_list]
-    if lists:
-        raise ValueError(f"estimators take scalar features only; the data config has particle lists {lists}")
+    groups = [g.name for g in dm.schema.inputs if g.kind == "scalars"]
+    if not groups:
+        raise ValueError("estimators take scalar features; the data config has only "
+                         f"{[g.kind for g in dm.schema.inputs]} groups: add a scalars group")
     idx = dm.indices[split]
-    return np.concatenate([dm.arrays["inputs"][g.name][idx] for g in dm.schema.inputs], axis=1)
+    return np.concatenate([dm.arrays["inputs"][g][idx] for g in groups], axis=1)
 
 
 def _truth(dm: HEPDataModule, est: Estimator, split: str) -> np.ndarray:
@@ -47,16 +50,35 @@ def fit_estimator(est: Estimator, dm: HEPDataModule, meta: dict[str, Any], ckpt_
         None if w is None or not len(va) else w[va],
     )
     log.info("Fitted %s: %s", type(est).__name__, info)
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
     path = ckpt_dir / "best.ckpt"
-    payload = {"hepml": {**meta, "kind": est.kind, "fit_info": info}, "estimator": pickle.dumps(est)}
-    torch.save(payload, path)
-    torch.save(payload, ckpt_dir / "last.ckpt")
+    # the estimator travels as arrays (state_dict), never pickled: loading must not run code
+    payload = {"hepml": {**meta, "kind": est.kind, "fit_info": info}, "estimator": est.state_dict()}
+    for target in (path, ckpt_dir / "last.ckpt"):
+        with atomic_path(target, "checkpoint") as tmp:
+            torch.save(payload, tmp)
     return path
 
 
-def estimator_predictions(ckpt: dict[str, Any], dm: HEPDataModule, target_transform: str | None) -> dict[str, np.ndarray]:
-    est: Estimator = pickle.loads(ckpt["estimator"])
+def load_estimator(ckpt: dict[str, Any], source: str | Path = "checkpoint") -> Estimator:
+    """The estimator of a checkpoint: built from its (allow-listed) model config, then given the
+    stored state. A pickled estimator (hepml before 0.2) is refused: unpickling runs code."""
+    state = ckpt.get("estimator")
+    if isinstance(state, (bytes, bytearray)):
+        raise CheckpointError(f"{source} holds a pickled estimator, which would run code when "
+                              "loaded; hepml no longer reads those: retrain it with hepml train")
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{source}: no estimator state in the checkpoint")
+    est = instantiate(ckpt["hepml"]["config"]["model"], _convert_="all")
+    if not isinstance(est, Estimator):
+        raise CheckpointError(f"{source}: its model config builds a {type(est).__name__}, not an "
+                              "estimator")
+    est.load_state_dict(state)
+    return est
+
+
+def estimator_predictions(ckpt: dict[str, Any], dm: HEPDataModule, target_transform: str | None,
+                          source: str | Path = "checkpoint") -> dict[str, np.ndarray]:
+    est = load_estimator(ckpt, source)
     out = est.predict(feature_matrix(dm, "test"))
     if est.kind == "regression":
         t = out["pred"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 from hydra.utils import instantiate
@@ -14,31 +13,51 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig
 from torch import nn
 
-from hepml import __version__
 from hepml.config import to_container
+from hepml.console import finish_run, start_run
 from hepml.estimators.base import Estimator
+from hepml.pipelines.checkpointing import AtomicCheckpointIO, ExactResume, SignalCheckpoint, fit
 from hepml.pipelines.common import build_datamodule, build_task, ensure_sample, write_json
 from hepml.pipelines.estimator_fit import fit_estimator
 from hepml.pipelines.evaluate import evaluate_checkpoint
+from hepml.pipelines.rundir import RunPlan, keep_csv_history, plan_run, run_dir_lock
+from hepml.record import RunRecord
 
 log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Train as configured; return the test metrics of the best checkpoint (also in metrics.json)."""
+    """Train as configured; return the test metrics of the best checkpoint (also in metrics.json).
+
+    The run directory is locked while it is written; a finished run there is reported, not
+    retrained (``retrain=true``); a ``last.ckpt`` there is resumed if the config is the same
+    (:mod:`hepml.pipelines.rundir`).
+    """
     out_dir = Path(cfg.paths.output_dir)
+    start_run(cfg)
+    with run_dir_lock(out_dir):
+        plan = plan_run(cfg, out_dir)
+        if plan.finished is not None:
+            return plan.finished
+        return _train(cfg, out_dir, plan)
+
+
+def _train(cfg: DictConfig, out_dir: Path, plan: RunPlan) -> dict[str, float]:
     L.seed_everything(cfg.seed, workers=True)
     ensure_sample(cfg)
     dm = build_datamodule(cfg.data)
+    plan.check_files(dm, allow=bool(cfg.get("resume_changed", False)))
     dm.load()
     model = instantiate(cfg.model, _convert_="all")
-    meta = {"config": to_container(cfg), "stats": dm.stats, "version": __version__, "choices": _choices()}
+    record = RunRecord.create(to_container(cfg), dm, choices=_choices())
+    plan.continue_history(record)
     start = time.time()
     if isinstance(model, Estimator):
-        best = fit_estimator(model, dm, meta, out_dir / "checkpoints")
+        record.kind = model.kind
+        best = fit_estimator(model, dm, record.to_dict(), out_dir / "checkpoints")
         metrics: dict[str, float] = {}
     elif isinstance(model, nn.Module):
-        best, metrics = _fit_lightning(cfg, model, dm, meta, out_dir)
+        best, metrics = _fit_lightning(cfg, model, dm, record, out_dir, plan)
         if best is None and metrics.get("rank", 0) != 0:
             return {}  # DDP: only global rank zero evaluates and writes metrics
     else:
@@ -46,9 +65,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
                         "a hepml.estimators Estimator")
     metrics["train_time_s"] = round(time.time() - start, 2)
     if best is not None and cfg.get("evaluate", True):
-        metrics.update(evaluate_checkpoint(best, out_dir / "eval", plots=cfg.get("plots", True)))
+        metrics.update(evaluate_checkpoint(best, out_dir / "eval", plots=cfg.get("plots", True), dm=dm,
+                                           trust=True))
     write_json(out_dir / "metrics.json", metrics)
-    log.info("Metrics: %s", {k: round(v, 4) for k, v in metrics.items()})
+    finish_run(metrics, out_dir)
     return metrics
 
 
@@ -62,39 +82,27 @@ def _choices() -> dict[str, str]:
         return {}
 
 
-def _fit_lightning(cfg: DictConfig, model: nn.Module, dm, meta: dict[str, Any], out_dir: Path):
+def _fit_lightning(cfg: DictConfig, model: nn.Module, dm, record: RunRecord, out_dir: Path, plan: RunPlan):
     task = build_task(cfg, model, dm.stats)
-    task.meta = {**meta, "kind": task.kind}
+    record.kind = task.kind
+    task.meta = record.to_dict()
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    ckpt_dir = next((Path(c.dirpath) for c in callbacks if isinstance(c, ModelCheckpoint) and c.dirpath),
+                    out_dir / "checkpoints")
+    optimizer_values = {k.split(".", 1)[1]: v[1] for k, v in plan.changed.items() if k.startswith("optimizer.")}
+    callbacks += [ExactResume(cfg.seed, optimizer_values), SignalCheckpoint(ckpt_dir / "last.ckpt")]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+    keep_csv_history(loggers, plan)
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
-                                     default_root_dir=str(out_dir))
-    trainer.fit(task, datamodule=dm, ckpt_path=_resume_path(cfg, out_dir))
+                                     default_root_dir=str(out_dir), plugins=[AtomicCheckpointIO()])
+    fit(trainer, task, dm, plan.resume)
     if trainer.fast_dev_run:
         log.info("fast_dev_run: no checkpoint written, skipping test and evaluation")
         return None, {}
-    best = _best_checkpoint(trainer)
-    results = trainer.test(task, datamodule=dm, ckpt_path=str(best), verbose=False)
     if not trainer.is_global_zero:
         return None, {"rank": trainer.global_rank}
-    metrics = {k.replace("/", "_"): float(v) for k, v in (results[0] if results else {}).items()}
-    return best, metrics
-
-
-def _resume_path(cfg: DictConfig, out_dir: Path) -> str | None:
-    """``ckpt_path`` as given; ``last`` (or an existing DIR/checkpoints/last.ckpt) resumes the run."""
-    ckpt = cfg.get("ckpt_path")
-    last = out_dir / "checkpoints" / "last.ckpt"
-    if ckpt == "last" or (ckpt is None and cfg.get("auto_resume", True) and last.is_file()):
-        if last.is_file():
-            log.info("Resuming from %s", last)
-            return str(last)
-        if ckpt == "last":
-            raise FileNotFoundError(f"ckpt_path=last but {last} does not exist")
-        return None
-    if ckpt is not None and not Path(ckpt).is_file():
-        raise FileNotFoundError(f"ckpt_path={ckpt} does not exist")
-    return ckpt
+    # the test split is predicted once, by the evaluation of the best checkpoint
+    return _best_checkpoint(trainer), {}
 
 
 def _best_checkpoint(trainer: L.Trainer) -> Path:

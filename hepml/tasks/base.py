@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -11,6 +12,29 @@ import torch
 from torch import nn
 
 from hepml.models.layers.inputnorm import InputNorm
+
+
+def model_input_names(model: nn.Module) -> list[str]:
+    """The input groups a model takes: its ``input_groups`` attribute, else the parameter names
+    of its ``forward`` (``scalars``, ``particles``, ``particles_mask``, ``images``, ...)."""
+    declared = getattr(model, "input_groups", None)
+    if declared is not None:
+        return list(declared)
+    params = inspect.signature(model.forward).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        raise TypeError(f"{type(model).__name__}.forward takes **kwargs: declare the input groups it "
+                        "reads in an `input_groups` attribute")
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def event_weight(batch: Mapping[str, Any]) -> torch.Tensor | None:
+    """Per-event loss weight: the data weight, times 0 for events of unlabelled sources."""
+    weight = batch.get("weight")
+    labelled = batch.get("labelled")
+    if labelled is None:
+        return weight
+    mask = labelled.to(torch.float32)
+    return mask if weight is None else weight * mask
 
 
 class Task(L.LightningModule):
@@ -49,6 +73,7 @@ class Task(L.LightningModule):
             "model": getattr(model, "n_outputs", None),
             "task": n_outputs,
         }
+        self.model_inputs = model_input_names(model)
         known = {k: v for k, v in widths.items() if v is not None}
         if len(set(known.values())) > 1:
             raise ValueError(
@@ -64,7 +89,8 @@ class Task(L.LightningModule):
     def forward(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         if self.norm is None:
             raise RuntimeError("set_data_stats() must be called before the task is used")
-        return self.model(**self.norm(inputs))
+        normed = self.norm(inputs)
+        return self.model(**{k: normed[k] for k in self.model_inputs if k in normed})
 
     # ------------------------------------------------------------------- steps
     def target_of(self, batch: Mapping[str, Any]) -> torch.Tensor:
@@ -83,7 +109,7 @@ class Task(L.LightningModule):
 
     def _loss(self, batch: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         output = self(batch["inputs"])
-        return output, self.loss(output, self.target_of(batch), batch.get("weight"))
+        return output, self.loss(output, self.target_of(batch), event_weight(batch))
 
     def training_step(self, batch, batch_idx):
         _, loss = self._loss(batch)

@@ -47,6 +47,8 @@ class ClassificationTask(Task):
         out = {"score": self.probabilities(output)[:, self.signal_class], "label": batch["label"]}
         if "weight" in batch:
             out["weight"] = batch["weight"]
+        if "labelled" in batch:  # metrics on labelled events only
+            out = {k: v[batch["labelled"]] for k, v in out.items()}
         return out
 
     def epoch_metrics(self, outputs: dict[str, np.ndarray]) -> dict[str, float]:

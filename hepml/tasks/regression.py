@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from hepml.metrics.resolution import bias, relative_resolution
+from hepml.data.columns import inverse_target
+from hepml.metrics.resolution import absolute_metrics, bias, relative_resolution
 from hepml.tasks.base import Task
 from hepml.tasks.losses import RegressionLoss
 
@@ -53,9 +54,7 @@ class RegressionTask(Task):
         return (batch["target"] - self.target_center) / self.target_scale
 
     def _physical(self, t_norm: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-        t = t_norm * self.target_scale + self.target_center
-        ratio = t.exp() if self.target_transform == "log" else t
-        return ratio * ref
+        return inverse_target(t_norm * self.target_scale + self.target_center, ref, self.target_transform)
 
     def step_outputs(self, output, batch):
         pred = self._physical(self.loss.point(output), batch["ref"])
@@ -66,8 +65,10 @@ class RegressionTask(Task):
         return out
 
     def epoch_metrics(self, outputs: dict[str, np.ndarray]) -> dict[str, float]:
-        resp = outputs["pred"] / outputs["truth"]
         w = outputs.get("weight")
+        if (outputs["truth"] <= 0).any():  # no response for a target that can be <= 0
+            return absolute_metrics(outputs["pred"], outputs["truth"], w)
+        resp = outputs["pred"] / outputs["truth"]
         return {"resolution": relative_resolution(resp, w), "bias": bias(resp, w)}
 
     def predictions(self, output, batch):

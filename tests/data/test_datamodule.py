@@ -51,7 +51,7 @@ def test_stats_come_from_the_training_split(tau_file):
 def test_particles_sorted_padded_and_masked(tau_file):
     dm = _dm([tau_file], inputs=PARTICLES)
     dm.load()
-    x, mask = dm.arrays["inputs"]["particles"], dm.arrays["masks"]["particles"]
+    x, mask = dm.arrays["inputs"]["particles"], dm.arrays["inputs"]["particles_mask"]
     cols = make_tau_like(1500)
     np.testing.assert_array_equal(mask.sum(1), np.minimum(cols["n_const"], 5))
     pt = x[..., 0]
@@ -140,3 +140,53 @@ def test_label_values_map_to_class_indices(tmp_path):
                         classes=["light", "b"], label_values=[0, 5])
     with pytest.raises(ValueError, match=r"holds values \[4\] not listed in data.label_values"):
         bad.load()
+
+
+def test_chunked_loading_equals_one_chunk_and_globs(tmp_path):
+    for i in range(3):
+        write_h5(tmp_path / f"part_{i}.h5", make_tau_like(400, seed=i))
+    inputs = {**SCALARS, **PARTICLES}
+    small = _dm([str(tmp_path / "part_*.h5")], inputs=inputs, chunk_size=97)
+    whole = _dm([str(tmp_path / "part_*.h5")], inputs=inputs, chunk_size=10_000)
+    small.load()
+    whole.load()
+    assert len(small.arrays["entry"]) == 1200
+    for key in ("particles", "particles_mask", "scalars"):
+        np.testing.assert_array_equal(small.arrays["inputs"][key], whole.arrays["inputs"][key])
+    assert small.stats["inputs"] == whole.stats["inputs"]
+    with pytest.raises(FileNotFoundError, match="nothing_*"):
+        _dm([str(tmp_path / "nothing_*.h5")]).load()
+
+
+def test_sources_label_files_and_aux_reach_the_batch(tmp_path):
+    sig = write_h5(tmp_path / "sig.h5", make_tau_like(300, seed=1))
+    bkg = write_h5(tmp_path / "bkg.h5", make_tau_like(500, seed=2))
+    data = write_h5(tmp_path / "data.h5", make_tau_like(200, seed=3))
+    dm = HEPDataModule(inputs=SCALARS, classes=["bkg", "sig"], aux=["jet_m"], observers=["jet_eta"],
+                       sources={"signal": {"files": [str(sig)], "label": "sig"},
+                                "background": {"files": [str(bkg)], "label": 0},
+                                "data": {"files": [str(data)], "labelled": False, "domain": 1}},
+                       batch_size=1000)
+    dm.load()
+    a = dm.arrays
+    np.testing.assert_array_equal(np.bincount(a["source"]), [300, 500, 200])
+    np.testing.assert_array_equal(a["label"][a["source"] == 0], 1)
+    assert not a["labelled"][a["source"] == 2].any() and a["domain"][a["source"] == 2].all()
+    assert dm.stats["class_counts"] == [
+        int(((a["label"] == c) & a["labelled"])[dm.indices["train"]].sum()) for c in (0, 1)]
+    batch = next(iter(dm.train_dataloader()))
+    assert set(batch) >= {"inputs", "label", "labelled", "domain", "source", "fraction", "aux", "observers"}
+    assert batch["aux"]["jet_m"].dtype == torch.float32
+    cols = dm.split_columns("test")
+    assert {"jet_m", "jet_eta", "source", "domain", "labelled"} <= set(cols)
+
+
+def test_class_imbalance_warns(tmp_path, caplog):
+    import logging
+
+    y = np.zeros(400, dtype=int)
+    y[:10] = 1
+    path = write_h5(tmp_path / "imb.h5", {"x": np.arange(400.0), "y": y})
+    with caplog.at_level(logging.WARNING, logger="hepml"):
+        HEPDataModule(files=[path], inputs={"s": {"variables": ["x"]}}, label="y").load()
+    assert "class imbalance" in caplog.text and "balanced" in caplog.text

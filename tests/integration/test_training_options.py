@@ -73,7 +73,7 @@ def test_same_seed_same_result(tau_file, tmp_path):
                              f"paths.output_dir={tmp_path}/r{i}", f"paths.cache_dir={tmp_path}/c"])
         results.append(train(cfg))
     assert results[0]["resolution"] == results[1]["resolution"]
-    assert results[0]["test_loss"] == results[1]["test_loss"]
+    assert results[0]["loss"] == results[1]["loss"]
 
 
 def test_killed_run_resumes_from_last_checkpoint(tau_file, tmp_path, caplog):
