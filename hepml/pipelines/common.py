@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
 from hepml.atomic import write_text_atomic
@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 def ensure_sample(cfg: DictConfig) -> None:
     """Generate the experiment's sample when its data files are missing and a sample config names them."""
     sample = cfg.get("sample")
-    files = [str(f) for f in cfg.data.files]
-    missing = [f for f in files if not Path(f).is_file()]
+    files = cfg.data.get("files") or []
+    if not isinstance(files, (list, ListConfig)):
+        return  # a train/val/test mapping: not a generated sample
+    missing = [str(f) for f in files if not Path(str(f)).is_file()]
     if not missing:
         return
     if sample is None or str(sample.get("output")) not in missing:

@@ -116,7 +116,7 @@ def evaluate_checkpoint(
         "class_names": list(data_cfg.get("classes") or []),
         "signal_class": int(run_cfg.task.get("signal_class", 1)) if "task" in run_cfg else 1,
         "significance": OmegaConf.to_container(run_cfg.significance) if run_cfg.get("significance") else None,
-        "files": [str(f) for f in data_cfg["files"]],
+        "files": [s.path for s in dm.file_specs()],
         "n_parameters": n_parameters,
         "inputs": {g.name: g.feature_names for g in dm.schema.inputs},
         "aux": list(dm.schema.aux),
