@@ -66,7 +66,7 @@ def to_table(path: Path, columns: Mapping[str, Column], *, bool_as_int: bool,
         raise DataFileError(f"No columns to write to {path}; pass a dict of name -> 1D array")
     arrays = {}
     for name, values in columns.items():
-        if lists and is_jagged(str(name), values):
+        if lists and is_jagged(str(name), values, path):
             counts = ak.to_numpy(ak.num(values)).astype(np.int32)
             offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
             flat = ak.to_numpy(ak.flatten(values))

@@ -155,8 +155,9 @@ def row_count(path: PathLike, columns: Mapping[str, Column]) -> int:
     return n_rows
 
 
-def is_jagged(name: str, values: Column) -> bool:
-    """True for an awkward ``var * number`` column; an error for deeper nesting or records."""
+def is_jagged(name: str, values: Column, path: PathLike | None = None) -> bool:
+    """True for an awkward ``var * number`` column; an error (naming ``path``) for deeper
+    nesting or records."""
     if not isinstance(values, ak.Array) or values.ndim == 1:
         return False
     inner = values.type.content
@@ -164,17 +165,21 @@ def is_jagged(name: str, values: Column) -> bool:
         return True
     if isinstance(inner, ak.types.RegularType) and isinstance(inner.content, ak.types.NumpyType):
         return False
+    where = f"{path}: " if path is not None else ""
     raise DataFileError(
-        f"column {name!r} has type {values.type}: only flat, fixed-size or singly-jagged "
+        f"{where}column {name!r} has type {values.type}: only flat, fixed-size or singly-jagged "
         "(var * number) columns can be written"
     )
 
 
-def as_numpy(name: str, values: Column, ndim: int | None = 1) -> np.ndarray:
+def as_numpy(name: str, values: Column, ndim: int | None = 1,
+             path: PathLike | None = None) -> np.ndarray:
     """A column as a numpy array, checking its number of dimensions when ``ndim`` is given."""
     array = ak.to_numpy(values) if isinstance(values, ak.Array) else np.asarray(values)
     if ndim is not None and array.ndim != ndim:
-        raise DataFileError(f"column {name!r} must be one-dimensional, got shape {array.shape}")
+        where = f"{path}: " if path is not None else ""
+        raise DataFileError(f"{where}column {name!r} must be one-dimensional, got shape "
+                            f"{array.shape}")
     return array
 
 

@@ -73,13 +73,12 @@ def read(path: Path, columns: Sequence[str], start: int | None = None,
     """Read datasets ``columns`` (whole, or entries ``[start, stop)``) from an HDF5 file."""
     out: dict[str, Column] = {}
     with _open(path) as f, reading(path, _WHAT):
-        datasets = _datasets(f)
         names = {c: c.lstrip("/") for c in columns}
-        missing = [c for c, key in names.items() if key not in datasets]
-        if missing:
-            raise missing_error(path, missing, list(datasets), kind="dataset")
-        for c, key in names.items():
-            ds = datasets[key]
+        found = {c: f.get(key) for c, key in names.items()}
+        missing = [c for c, obj in found.items() if not isinstance(obj, h5py.Dataset)]
+        if missing:  # only then list the file's datasets (a visit of the whole file)
+            raise missing_error(path, missing, list(_datasets(f)), kind="dataset")
+        for c, ds in found.items():
             if ds.dtype.names is not None:
                 raise DataFileError(f"{path}: dataset {c!r} is a compound table; store one "
                                     "dataset per variable")
@@ -186,9 +185,9 @@ class Writer:
             self._file.attrs[key] = encode_attr(value)
 
     def _prepare(self, name: str, values: Column) -> tuple[np.ndarray, bool]:
-        if is_jagged(name, values):
+        if is_jagged(name, values, self.path):
             return _pad(values), True
-        data = as_numpy(name, values, ndim=None)
+        data = as_numpy(name, values, ndim=None, path=self.path)
         if data.ndim == 0 or data.dtype.kind not in "biufSU":
             raise DataFileError(f"{self.path}: column {name!r} has shape {data.shape} and dtype "
                                 f"{data.dtype}; pass numeric arrays with one entry per row")

@@ -18,7 +18,7 @@ _OTHER = {b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"\x28\xb5\x2f\xfd": "zstd",
           b"PK\x03\x04": "zip", b"\x93NUMPY": "numpy .npy"}
 _DESCRIBED = {"hdf5": "is an HDF5 file", "root": "is a ROOT file", "parquet": "is a parquet file",
               "gzip": "is a gzip stream"}
-_TEXT_PROBE = 1 << 16
+_TEXT_PROBE = 4096
 
 
 def _hdf5_at(f, size: int) -> bool:

@@ -43,22 +43,24 @@ log = logging.getLogger(__name__)
 _ROWS_PER_BASKET = 100_000
 
 
-def _unpadded(name: str, values: Column) -> Column:
-    if isinstance(values, ak.Array) and values.ndim > 1 and not is_jagged(name, values):
+def _unpadded(name: str, values: Column, path: Path | None) -> Column:
+    if isinstance(values, ak.Array) and values.ndim > 1 and not is_jagged(name, values, path):
         return ak.to_numpy(values)
     return values
 
 
-def root_branches(columns: Mapping[str, Column]) -> dict[str, np.ndarray | ak.Array]:
-    """Flat and fixed-size columns as numpy arrays, jagged columns grouped by prefix and counts."""
+def root_branches(columns: Mapping[str, Column],
+                  path: Path | None = None) -> dict[str, np.ndarray | ak.Array]:
+    """Flat and fixed-size columns as numpy arrays, jagged columns grouped by prefix and counts
+    (errors name ``path``)."""
     branches: dict[str, np.ndarray | ak.Array] = {}
     jagged: dict[str, ak.Array] = {}
     for name, values in columns.items():
-        values = _unpadded(name, values)
-        if is_jagged(name, values):
+        values = _unpadded(name, values, path)
+        if is_jagged(name, values, path):
             jagged[name] = values
         else:
-            branches[name] = as_numpy(name, values, ndim=None)
+            branches[name] = as_numpy(name, values, ndim=None, path=path)
     groups: dict[str, list[str]] = {}
     for name in jagged:
         prefix, sep, rest = name.partition("_")
@@ -85,8 +87,8 @@ def root_branches(columns: Mapping[str, Column]) -> dict[str, np.ndarray | ak.Ar
             del branches[counter]  # uproot writes this counter itself
             continue
         raise DataFileError(
-            f"the counter branch {counter!r} of a jagged column collides with a column of the "
-            f"same name holding other values; rename column {counter!r}"
+            f"{path or 'ROOT output'}: the counter branch {counter!r} of a jagged column collides "
+            f"with a column of the same name holding other values; rename column {counter!r}"
         )
     return branches
 
@@ -153,7 +155,7 @@ class Writer:
                 f"{self.path}: cannot append columns {sorted(columns)} to TTree "
                 f"{self.tree_name!r} holding {sorted(self._names)}"
             )
-        branches = root_branches(columns)
+        branches = root_branches(columns, self.path)
         if self._tree is None:
             self._names = list(columns)
             self._tree = self._file.mktree(self.tree_name, _types(branches))
