@@ -57,7 +57,11 @@ def _trees(f: uproot.ReadOnlyDirectory) -> dict[str, str]:
 
 def _pick(path: Path, f: uproot.ReadOnlyDirectory, tree: str | None):
     trees = _trees(f)
-    listing = ", ".join(f"{name!r} ({cls})" for name, cls in trees.items()) or "none"
+    if not trees:
+        held = sorted({f"{k.rsplit(';', 1)[0]!r} ({c})" for k, c in f.classnames().items()})
+        raise DataFileError(f"{path}: holds no TTree or RNTuple (objects: "
+                            f"{', '.join(held[:20]) or 'none'}); hepml reads trees of events")
+    listing = ", ".join(f"{name!r} ({cls})" for name, cls in trees.items())
     if tree is None:
         if len(trees) != 1:
             raise DataFileError(f"{path}: holds {len(trees)} trees ({listing}); name one with "

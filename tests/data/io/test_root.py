@@ -132,3 +132,12 @@ def test_fixed_size_arrays_and_append_rewrites(tmp_path, columns):
     with pytest.raises(DataFileError, match="cannot append columns"):
         io.append_columns(path, {"x": np.zeros(1)})
     assert root.num_entries(path) == 6  # a failed append keeps the old file
+
+
+def test_file_without_trees_names_what_it_holds(tmp_path):
+    path = tmp_path / "hists.root"
+    with uproot.recreate(path) as f:
+        f["h"] = np.histogram(np.arange(10.0), bins=5)
+    with pytest.raises(DataFileError, match=r"hists\.root: holds no TTree or RNTuple \(objects: "
+                                            r"'h' \(TH1D\)\)"):
+        io.read_columns(path, ["x"])
