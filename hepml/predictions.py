@@ -14,11 +14,17 @@ from typing import Any
 import h5py
 import numpy as np
 
+from hepml.atomic import atomic_path
+
 REQUIRED = {"regression": ("pred", "truth"), "classification": ("score", "label")}
 
 
 def write_predictions(path: str | Path, columns: dict[str, np.ndarray], task: str, info: dict[str, Any]) -> Path:
-    """Write ``columns`` (equal lengths) and the task description to ``path``."""
+    """Write ``columns`` (equal lengths) and the task description to ``path``.
+
+    Atomic: the file appears complete or not at all. A full disk or a missing permission raises a
+    :class:`~hepml.atomic.WriteError` naming the file; a previous ``path`` is left intact.
+    """
     if task not in REQUIRED:
         raise ValueError(f"unknown task kind {task!r}; expected one of {sorted(REQUIRED)}")
     missing = [c for c in REQUIRED[task] if c not in columns]
@@ -28,14 +34,11 @@ def write_predictions(path: str | Path, columns: dict[str, np.ndarray], task: st
     if len(set(lengths.values())) != 1:
         raise ValueError(f"prediction columns have different lengths: {lengths}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with h5py.File(tmp, "w") as f:
+    with atomic_path(path, "predictions file") as tmp, h5py.File(tmp, "w") as f:
         for k, v in columns.items():
             f.create_dataset(k, data=np.asarray(v), compression="gzip", compression_opts=4)
         f.attrs["task"] = task
         f.attrs["info"] = json.dumps(info, default=str)
-    tmp.replace(path)
     return path
 
 

@@ -1,4 +1,4 @@
-"""The estimator interface: fit on arrays, predict arrays, pickle into a hepml checkpoint."""
+"""The estimator interface: fit on arrays, predict arrays, saved as arrays in a hepml checkpoint."""
 
 from __future__ import annotations
 
@@ -36,3 +36,12 @@ class Estimator(ABC):
     def describe(self) -> dict[str, Any]:
         """Hyper-parameters for comparison tables."""
         return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """The fitted model as tensors and plain values, what a checkpoint stores (never a
+        pickle: loading a checkpoint must not run code)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be saved in a hepml checkpoint")
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned, on an estimator built from the same config."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be loaded from a hepml checkpoint")
