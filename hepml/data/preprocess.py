@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from hepml.atomic import WriteError, write_text_atomic
 from hepml.data.schema import DataSchema, Variable
 
 log = logging.getLogger(__name__)
@@ -187,12 +188,17 @@ def cached(cache_dir: str | Path | None, key: str, compute: Callable[[], dict]) 
         return compute()
     path = Path(cache_dir) / "stats" / f"{key}.json"
     if path.is_file():
-        log.info("Using cached preprocessing statistics %s", path)
-        return json.loads(path.read_text())
+        try:
+            value = json.loads(path.read_text())
+            log.info("Using cached preprocessing statistics %s", path)
+            return value
+        except (ValueError, OSError) as err:
+            log.warning("Ignoring the unreadable statistics cache %s (%s): recomputing", path, err)
     value = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(value))
-    tmp.replace(path)
+    try:
+        write_text_atomic(path, json.dumps(value), "statistics cache")
+    except WriteError as err:  # the statistics are computed all the same
+        log.warning("%s; continuing without caching", err)
+        return value
     log.info("Cached preprocessing statistics in %s", path)
     return value
