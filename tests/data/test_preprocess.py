@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hepml.data.preprocess import cached, check_finite, config_hash, group_stats, transform_values
+from hepml.data.preprocess import cached, check_finite, compute_stats, config_hash, transform_values
 from hepml.data.schema import Variable, build_schema
 
 
@@ -27,14 +27,31 @@ def test_padding_is_not_transformed():
     np.testing.assert_allclose(out, [[0.0, 0.0]])
 
 
-def test_group_stats_use_only_valid_entries():
+def _particle_arrays(x, mask):
+    return {"inputs": {"p": np.asarray(x, dtype=np.float32), "p_mask": mask}, "entry": np.arange(len(x))}
+
+
+def test_stats_use_only_valid_entries_and_fixed_values():
     x = np.array([[[1.0], [3.0], [100.0]]])
     mask = np.array([[True, True, False]])
-    center, scale = group_stats(x, mask, (Variable("a"),))
-    assert center[0] == pytest.approx(2.0)
-    assert scale[0] == pytest.approx(1.0)
-    center, scale = group_stats(x, mask, (Variable("a", center=None, scale=None),))
-    assert (center[0], scale[0]) == (0.0, 1.0)
+    schema = build_schema({"p": {"max_length": 3, "variables": ["a"]}}, label="y")
+    stats = compute_stats(schema, _particle_arrays(x, mask))["inputs"]["p"]
+    assert stats["center"][0] == pytest.approx(2.0)
+    assert stats["scale"][0] == pytest.approx(1.0)
+    fixed = build_schema({"p": {"max_length": 3, "variables": {"a": {"center": None, "scale": None}}}}, label="y")
+    stats = compute_stats(fixed, _particle_arrays(x, mask))["inputs"]["p"]
+    assert (stats["center"][0], stats["scale"][0]) == (0.0, 1.0)
+
+
+def test_accumulated_stats_equal_whole_sample_stats():
+    rng = np.random.default_rng(0)
+    x = rng.normal(5.0, 2.0, (1000, 4, 2))
+    mask = rng.uniform(size=(1000, 4)) < 0.7
+    schema = build_schema({"p": {"max_length": 4, "variables": ["a", "b"]}}, label="y")
+    chunked = compute_stats(schema, _particle_arrays(x, mask), chunk=77)["inputs"]["p"]
+    valid = x[mask]
+    np.testing.assert_allclose(chunked["center"], valid.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(chunked["scale"], valid.std(0), rtol=1e-4)
 
 
 def test_check_finite_names_variable():
@@ -61,5 +78,5 @@ def test_schema_rejects_typos():
         build_schema({"s": {"variables": {"pt": {"trasform": "log"}}}}, label="y")
     with pytest.raises(ValueError, match="unknown transform"):
         build_schema({"s": {"variables": {"pt": {"transform": "sqrt"}}}}, label="y")
-    with pytest.raises(ValueError, match="needs a regression `target` or a classification `label`"):
+    with pytest.raises(ValueError, match="needs a regression `target`, a classification `label` column"):
         build_schema({"s": {"variables": ["pt"]}})
