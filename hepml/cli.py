@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from collections.abc import Callable, Sequence
 
 import hydra
@@ -144,13 +145,22 @@ def _inspect(args: list[str]) -> None:
                         help="entries read for list lengths and label values (default 10000)")
     parser.add_argument("--format", default=None, help="hdf5, root, csv or parquet (unusual suffixes)")
     parser.add_argument("--all", action="store_true", help="list every column of a wide file")
+    parser.add_argument("-o", "--output", default=None,
+                        help="also write the starter data config there (e.g. configs/data/mine.yaml)")
     ns = parser.parse_args(args)
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
     from hepml.pipelines.inspect import inspect
 
     try:
-        inspect(ns.file, ns.tree, ns.max_rows, ns.format, ns.all)
-    except (FileNotFoundError, ValueError) as err:
+        text = inspect(ns.file, ns.tree, ns.max_rows, ns.format, ns.all)
+        if ns.output:
+            out = Path(ns.output)
+            if out.exists():
+                raise ValueError(f"{out} exists; hepml inspect does not overwrite a config, choose another name")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text)
+            log.info("Starter data config written to %s", out)
+    except (FileNotFoundError, ValueError, OSError) as err:
         log.error("%s", err)
         raise SystemExit(1) from err
 

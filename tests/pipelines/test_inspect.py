@@ -122,3 +122,15 @@ def test_csv_and_the_command_line(tmp_path, capsys):
 @pytest.mark.parametrize("name", ["y", "on", "no", "null", "1e3", "a:b", "#x", "[x]", "a b", " x"])
 def test_names_are_quoted_to_read_back(name):
     assert yaml.safe_load(f"k: {quote(name)}") == {"k": name}
+
+
+def test_output_writes_the_starter_config_and_never_overwrites(tmp_path, capsys):
+    path = tmp_path / "f.h5"
+    io.write_columns(path, {"x": np.arange(50.0), "label": np.arange(50) % 2})
+    out = tmp_path / "configs" / "mine.yaml"
+    cli_main(["inspect", str(path), "-o", str(out)])
+    cfg = yaml.safe_load(out.read_text())
+    assert cfg["files"] == [str(path)] and "x" in cfg["inputs"]["scalars"]["variables"]
+    with pytest.raises(SystemExit):
+        cli_main(["inspect", str(path), "-o", str(out)])
+    assert yaml.safe_load(out.read_text()) == cfg
