@@ -3,7 +3,7 @@
 One-off validation (not a test): calls each builder's ``build_chunk`` in a loop in this process,
 measures events and kept jets per CPU-second per process, writes an HDF5 file with ``label`` and
 ``process`` columns and ``labels`` provenance as the runner would, runs the module's
-``validation_plots`` and logs the median jet mass (and tau21, tau32 or multiplicity) per class.
+validation plots (``hepml.pipelines.plot.sample_plots``) and logs the median jet mass (and tau21, tau32 or multiplicity) per class.
 
     .venv/bin/python scripts/validate_jets.py --out /tmp/jets --events 4000 --samples wtag top
 """
@@ -21,6 +21,7 @@ import awkward as ak
 import numpy as np
 
 from hepml.data.io import write_columns
+from hepml.pipelines.plot import sample_plots
 
 log = logging.getLogger("validate_jets")
 
@@ -70,7 +71,7 @@ def run_sample(name: str, n_events: int, chunk: int, out: Path, seed: int) -> di
         log.info("%s/%s: %s", name, channel, stats)
     provenance = {"labels": channels, "process_codes": {c: i for i, c in enumerate(channels)}}
     path = write_columns(out / f"{name}.h5", _concatenate(parts), provenance)
-    module.validation_plots(path, out / name)
+    sample_plots(path, out / name, name)
     return report
 
 

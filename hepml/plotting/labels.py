@@ -59,7 +59,7 @@ DEFAULT_LABELS: dict[str, tuple[str, str]] = {
     "met_all": (rf"${_MISS},\mathrm{{all}}}}$", "GeV"),
     "met_charged": (rf"${_MISS},\mathrm{{charged}}}}$", "GeV"),
     "met_calo": (rf"${_MISS},\mathrm{{calo}}}}$", "GeV"),
-    "met_calo_pu": (rf"${_MISS},\mathrm{{calo+PU}}}}$", "GeV"),
+    "met_pu": (rf"${_MISS},\mathrm{{calo+PU}}}}$", "GeV"),
     "cand_et": (r"$E_T^{\gamma}$", "GeV"),
     "cand_e": (r"$E^{\gamma}$", "GeV"),
     "cand_eta": (r"$\eta^{\gamma}$", ""),

@@ -139,7 +139,7 @@ def save(
         import matplotlib.pyplot as plt
 
         plt.close(fig)
-    log.info("wrote %s", ", ".join(str(p) for p in written))
+    log.debug("wrote %s", ", ".join(str(p) for p in written))
     return written
 
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from hepml.data.io import write_columns
-from hepml.generate.samples.flavour import SV, TRK, build_chunk, validation_plots
+from hepml.generate.samples.flavour import SV, TRK, build_chunk
+from hepml.pipelines.plot import sample_plots
 
 OPTIONS = {"seed": 9, "n_events": 60, "process": "ttbar", "mpi": False}
 
@@ -101,7 +102,7 @@ def test_qcd_and_plots(jets, tmp_path):
     columns["label"] = np.r_[np.ones(len(jets["jet_pt"])), np.zeros(len(qcd["jet_pt"]))].astype(
         np.int32
     )
-    written = validation_plots(write_columns(tmp_path / "flavour.h5", columns), tmp_path / "plots")
+    written = sample_plots(write_columns(tmp_path / "flavour.h5", columns), tmp_path / "plots", "flavour")
     assert len(written) == 10 and all(p.exists() for p in written)
     with pytest.raises(ValueError, match="unknown flavour process"):
         build_chunk(seed=1, n_events=1, process="wjets")

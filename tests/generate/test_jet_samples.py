@@ -8,6 +8,7 @@ import pytest
 from hepml.data.io import write_columns
 from hepml.generate.samples import quark_gluon, top, wtag
 from hepml.physics.jet_images import jet_mass_from_image
+from hepml.pipelines.plot import sample_plots
 
 N_EVENTS = 100
 CONST = {f"const_{f}" for f in ("pt", "eta", "phi", "e", "deta", "dphi", "charge", "pid")}
@@ -139,9 +140,10 @@ def test_written_file_and_validation_plots(built, tmp_path):
     path = write_columns(tmp_path / "wtag.h5", columns, {"labels": {"wprime": 1, "qcd": 0}})
     with h5py.File(path) as handle:
         assert handle["image"].shape == (len(columns["jet_pt"]), 625)
-    written = wtag.validation_plots(path, tmp_path / "plots")
+    written = sample_plots(path, tmp_path / "plots", "wtag")
     names = {p.name for p in written}
-    assert {"jet_mass.png", "tau21.png", "mean_image_label0.png", "mean_image_label1.pdf"} <= names
+    assert {"jet_mass.png", "tau21.png", "mean_image_label0.png", "mean_image_label1.pdf",
+            "image_difference.png"} <= names
     assert all(p.stat().st_size > 0 for p in written)
 
 

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from hepml.data.io import write_columns
-from hepml.generate.samples.photons import Ecal, build_chunk, find_candidates, validation_plots
+from hepml.generate.samples.photons import Ecal, build_chunk, find_candidates
 from hepml.physics.showers import log_weighted_width, profile_fractions, r9
+from hepml.pipelines.plot import sample_plots
 
 QUIET = Ecal(noise=0.0, stochastic=0.0, constant=0.0)
 
@@ -121,7 +122,7 @@ def test_fakes_and_plots(photons, tmp_path):
         np.ones(len(photons["cand_e"])), np.zeros(len(fakes["cand_e"]))
     ].astype(np.int32)
     path = write_columns(tmp_path / "photons.h5", columns)
-    written = validation_plots(path, tmp_path / "plots")
+    written = sample_plots(path, tmp_path / "plots", "photons")
     assert len(written) == 10 and all(p.exists() for p in written)
     with pytest.raises(ValueError, match="unknown photons process"):
         build_chunk(seed=1, n_events=1, process="gluon")

@@ -153,10 +153,10 @@ def test_cluster_antikt_batch():
 
 
 def test_validation_plots(tmp_path):
-    from hepml.generate.samples.tau_plots import validation_plots
+    from hepml.pipelines.plot import sample_plots
 
     path = generate_taus(tmp_path / "taus.h5", **OPTIONS)
-    files = validation_plots(path, tmp_path / "plots")
+    files = sample_plots(path, tmp_path / "plots")  # the kind from the file's provenance
     assert sorted(p.name for p in files if p.suffix == ".png") == ["decay_modes.png", "response.png", "tau_pt.png"]
 
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from pathlib import Path
 
 import awkward as ak
 import numpy as np
@@ -52,7 +51,7 @@ from hepml.physics.met import collinear_mass, missing_pt, visible_mass
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MET_DEFINITIONS", "build_chunk", "validation_plots"]
+__all__ = ["MET_DEFINITIONS", "build_chunk"]
 
 MET_DEFINITIONS = ("all", "charged", "calo", "pu")
 _NEUTRINOS = (12, 14, 16)
@@ -202,35 +201,3 @@ def build_chunk(
         blocks.append(_analyse(record, response, calo, rng, cuts, pool_fn, mu, collinear_met))
         requested += size
     return {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
-
-
-def validation_plots(path: Path, out_dir: Path) -> list[Path]:
-    """MET resolution per definition and the di-tau masses per process, as PNG and PDF."""
-    from hepml.data.io import read_columns
-    from hepml.plotting.style import label, new_figure, save
-
-    names = ["true_met_px", "m_vis", "m_col", "m_col_true", "m_tautau", "process",
-             *(f"met_{d}_px" for d in MET_DEFINITIONS)]
-    c = read_columns(path, names)
-    written = []
-    fig, (ax,) = new_figure()
-    bins = np.linspace(-60, 60, 61)
-    for d in MET_DEFINITIONS:
-        ax.hist(c[f"met_{d}_px"] - c["true_met_px"], bins, histtype="step", label=d)
-    ax.set_xlabel(r"$E_x^{miss} - p_x^{\nu}$ [GeV]")
-    ax.set_ylabel("events")
-    ax.legend()
-    label(ax)
-    written += save(fig, Path(out_dir) / "met_resolution")
-    fig, (ax,) = new_figure()
-    bins = np.linspace(0, 250, 51)
-    for key in ("m_vis", "m_col", "m_col_true", "m_tautau"):
-        for code in np.unique(c["process"]):
-            ax.hist(c[key][c["process"] == code], bins, histtype="step",
-                    label=f"{key}, process {code}")
-    ax.set_xlabel("mass [GeV]")
-    ax.set_ylabel("events")
-    ax.legend(fontsize="small")
-    label(ax)
-    written += save(fig, Path(out_dir) / "ditau_masses")
-    return written

@@ -44,7 +44,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import awkward as ak
 import numpy as np
@@ -64,7 +63,6 @@ __all__ = [
     "TRK",
     "Options",
     "build_chunk",
-    "validation_plots",
 ]
 
 PROCESS_SETTINGS = {
@@ -388,53 +386,3 @@ def build_chunk(
         *(process, n_events, n_jets, n_b, n_c, cpu, n_events / cpu, n_jets / cpu),
     )
     return columns
-
-
-def _first(padded: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """First entry of each row of a padded jagged column, NaN for empty rows."""
-    return (
-        np.where(count > 0, padded[:, 0], np.nan)
-        if padded.shape[1]
-        else np.full(count.size, np.nan)
-    )
-
-
-def validation_plots(path: Path, out_dir: Path) -> list[Path]:
-    """Track d0 significances, first SV mass and track multiplicity by flavour; jet pT by label."""
-    import h5py
-
-    from hepml.plotting.style import label, new_figure, save, set_style
-
-    names = ("label", "flavour", "jet_pt", "n_trk", "n_sv", "trk_d0sig", "sv_mass")
-    with h5py.File(path) as handle:
-        data = {k: handle[k][()] for k in names}
-    set_style("CMS")
-    valid = np.arange(data["trk_d0sig"].shape[1]) < data["n_trk"][:, None]
-    largest = np.max(np.where(valid, data["trk_d0sig"], -np.inf), axis=1, initial=-np.inf)
-    sig = r"$d_0/\sigma_{d_0}$"
-    plots = (
-        (
-            "lead_trk_d0sig",
-            _first(data["trk_d0sig"], data["n_trk"]),
-            (-10, 30),
-            f"leading-track {sig}",
-        ),
-        ("max_trk_d0sig", largest, (-10, 50), f"largest track {sig}"),
-        ("lead_sv_mass", _first(data["sv_mass"], data["n_sv"]), (0, 6), "first SV mass [GeV]"),
-        ("n_trk", data["n_trk"], (0, 40), "tracks per jet"),
-        ("jet_pt", data["jet_pt"], (0, 300), "jet $p_T$ [GeV]"),
-    )
-    written: list[Path] = []
-    for name, values, (low, high), xlabel in plots:
-        by, legend = ("label", "label {}") if name == "jet_pt" else ("flavour", None)
-        fig, (ax,) = new_figure()
-        for key in np.unique(data[by]):
-            v = np.clip(values[(data[by] == key) & np.isfinite(values)], low, high)
-            text = legend.format(key) if legend else FLAVOUR_NAMES.get(int(key), str(key))
-            ax.hist(v, np.linspace(low, high, 41), histtype="step", density=True, label=text)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("normalised")
-        ax.legend()
-        label(ax)
-        written += save(fig, Path(out_dir) / f"flavour_{name}")
-    return written

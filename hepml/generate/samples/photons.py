@@ -46,7 +46,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import awkward as ak
 import numpy as np
@@ -59,7 +58,7 @@ from hepml.physics.kinematics import pxpypze_to_ptetaphim
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PROCESS_SETTINGS", "Ecal", "build_chunk", "find_candidates", "validation_plots"]
+__all__ = ["PROCESS_SETTINGS", "Ecal", "build_chunk", "find_candidates"]
 
 PROCESS_SETTINGS = {
     "photon": ("PromptPhoton:all = on",),
@@ -374,45 +373,3 @@ def build_chunk(
         n / cpu,
     )
     return columns
-
-
-def validation_plots(path: Path, out_dir: Path) -> list[Path]:
-    """R9, sigma_ietaieta and E_T by label, and the average image of each label."""
-    import h5py
-
-    from hepml.plotting.style import label, new_figure, save, set_style
-
-    names = ("label", "r9", "sigma_ietaieta", "cand_et", "image", "image_npix")
-    with h5py.File(path) as handle:
-        data = {k: handle[k][()] for k in names}
-    set_style("CMS")
-    labels = np.unique(data["label"])
-    written: list[Path] = []
-    for name, bins, xlabel in (
-        ("r9", np.linspace(0, 1.05, 43), "$R_9 = E_{3x3}/E_{5x5}$"),
-        ("sigma_ietaieta", np.linspace(0, 0.03, 46), r"$\sigma_{i\eta i\eta}$"),
-        ("cand_et", np.linspace(0, 100, 51), r"candidate $E_T$ [GeV]"),
-    ):
-        fig, (ax,) = new_figure()
-        for lab in labels:
-            values = np.clip(data[name][data["label"] == lab], bins[0], bins[-1])
-            ax.hist(values, bins, histtype="step", density=True, label=f"label {lab}")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("normalised")
-        ax.legend()
-        label(ax)
-        written += save(fig, Path(out_dir) / f"photons_{name}")
-    side = int(round(np.sqrt(int(data["image_npix"][0])))) if len(data["image_npix"]) else 11
-    for lab in labels:
-        images = data["image"][data["label"] == lab][:, : side * side].reshape(-1, side, side)
-        fig, (ax,) = new_figure()
-        mean = np.maximum(images.mean(axis=0), 1e-3)
-        edge = side / 2
-        extent = (-edge, edge, -edge, edge)
-        shown = ax.imshow(mean, norm="log", origin="lower", cmap="viridis", extent=extent)
-        fig.colorbar(shown, ax=ax, label="mean crystal energy [GeV]")
-        ax.set_xlabel(r"$i\phi$ - seed")
-        ax.set_ylabel(r"$i\eta$ - seed")
-        label(ax)
-        written += save(fig, Path(out_dir) / f"photons_image_label{lab}")
-    return written

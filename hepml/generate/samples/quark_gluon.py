@@ -19,14 +19,12 @@ reconstructed one, i.e. ideal particle identification), by decreasing pT.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import awkward as ak
 import numpy as np
 
 from hepml.generate.samples.jets import CONSTITUENTS, JetWindow, generate_jets, output_columns
 
-__all__ = ["CONSTITUENTS", "FLAVOURS", "build_chunk", "validation_plots"]
+__all__ = ["CONSTITUENTS", "FLAVOURS", "build_chunk"]
 
 #: ``parton_flavour`` choices and the ``|parton_pdgid|`` they keep.
 FLAVOURS = {"quark": (1, 2, 3, 4, 5, 6), "light_quark": (1, 2, 3), "gluon": (21,)}
@@ -91,22 +89,3 @@ def build_chunk(
         keep = np.isin(np.abs(out["parton_pdgid"]), FLAVOURS[parton_flavour])
         out = {name: values[keep] for name, values in out.items()}
     return out
-
-
-def validation_plots(path: Path, out_dir: Path) -> list[Path]:
-    """Jet mass, pT, constituent multiplicity and gluon fraction per label; returns the files."""
-    from hepml.plotting.samples import plot_jet_mass_and_pt, plot_per_label, read_for_plots
-
-    columns, names_of = read_for_plots(path, ["jet_m", "jet_pt", "n_const", "parton_pdgid"])
-    written = plot_jet_mass_and_pt(columns, names_of, np.linspace(0, 150, 31), out_dir)
-    written += plot_per_label(
-        columns, names_of, "n_const", np.arange(0, 101, 4), "Constituents", out_dir, "n_const"
-    )
-    columns["parton_class"] = np.select(
-        [np.abs(columns["parton_pdgid"]) == 21, np.abs(columns["parton_pdgid"]) > 0], [2, 1], 0
-    )
-    written += plot_per_label(
-        columns, names_of, "parton_class", np.arange(-0.5, 3), "Matched parton", out_dir,
-        "parton_flavour", categories=("none", "quark", "gluon"),
-    )  # fmt: skip
-    return written

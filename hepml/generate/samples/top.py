@@ -22,7 +22,6 @@ const_pid`` (int32), the ``max_constituents`` (200) hardest constituents by decr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import awkward as ak
 import numpy as np
@@ -35,7 +34,7 @@ from hepml.generate.samples.jets import (
     output_columns,
 )
 
-__all__ = ["CONSTITUENTS", "build_chunk", "validation_plots"]
+__all__ = ["CONSTITUENTS", "build_chunk"]
 
 
 def build_chunk(
@@ -97,15 +96,3 @@ def build_chunk(
     )  # fmt: skip
     out = output_columns(jets, ("pt", "eta", "phi", "m"))
     return out | nsubjettiness_columns(jets, radius, axes, ratios=((2, 1), (3, 2)))
-
-
-def validation_plots(path: Path, out_dir: Path) -> list[Path]:
-    """Jet mass, pT and tau32 per label (PNG and PDF in ``out_dir``); returns the files."""
-    from hepml.plotting.samples import plot_jet_mass_and_pt, plot_per_label, read_for_plots
-
-    columns, names_of = read_for_plots(path, ["jet_m", "jet_pt", "tau32"])
-    written = plot_jet_mass_and_pt(columns, names_of, np.linspace(0, 300, 51), out_dir)
-    written += plot_per_label(
-        columns, names_of, "tau32", np.linspace(0, 1, 26), r"$\tau_{32}$", out_dir, "tau32"
-    )
-    return written

@@ -26,7 +26,6 @@ hence the flattened image.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import awkward as ak
 import numpy as np
@@ -42,7 +41,7 @@ from hepml.generate.samples.jets import (
 from hepml.physics.jet_images import make_images
 from hepml.physics.substructure import leading_subjets
 
-__all__ = ["CONSTITUENTS", "build_chunk", "validation_plots"]
+__all__ = ["CONSTITUENTS", "build_chunk"]
 
 
 def build_chunk(
@@ -137,35 +136,3 @@ def build_chunk(
     out["image"] = ak.unflatten(images.reshape(-1), np.full(n_jets, npix * npix, np.int64))
     out["image_npix"] = np.full(n_jets, npix, np.int32)
     return out
-
-
-def validation_plots(path: Path, out_dir: Path) -> list[Path]:
-    """Jet mass, pT and tau21 per label, and the mean image of each label (log colour scale).
-
-    Parameters
-    ----------
-    path
-        A written W-tagging sample (HDF5, or ROOT) with a ``label`` column.
-    out_dir
-        Folder for the PNG and PDF files.
-
-    Returns
-    -------
-    list of Path
-        The written files.
-    """
-    from hepml.plotting.samples import (
-        plot_jet_mass_and_pt,
-        plot_mean_images,
-        plot_per_label,
-        read_for_plots,
-    )
-
-    columns, names_of = read_for_plots(path, ["jet_m", "jet_pt", "tau21", "image", "image_npix"])
-    written = plot_jet_mass_and_pt(columns, names_of, np.linspace(0, 200, 41), out_dir)
-    written += plot_per_label(
-        columns, names_of, "tau21", np.linspace(0, 1, 26), r"$\tau_{21}$", out_dir, "tau21"
-    )
-    npix = int(columns["image_npix"][0]) if columns["image_npix"].size else 25
-    images = np.asarray(columns["image"])[:, : npix * npix].reshape(-1, npix, npix)
-    return written + plot_mean_images(images, columns["label"], names_of, out_dir)
