@@ -11,6 +11,7 @@ import torch
 from hydra.utils import instantiate
 
 from hepml.atomic import atomic_path
+from hepml.data.columns import inverse_target
 from hepml.data.datamodule import HEPDataModule
 from hepml.estimators.base import Estimator
 from hepml.record import CheckpointError
@@ -81,7 +82,5 @@ def estimator_predictions(ckpt: dict[str, Any], dm: HEPDataModule, target_transf
     est = load_estimator(ckpt, source)
     out = est.predict(feature_matrix(dm, "test"))
     if est.kind == "regression":
-        t = out["pred"]
-        ratio = np.exp(t) if target_transform == "log" else t
-        out["pred"] = ratio * dm.arrays["ref"][dm.indices["test"]]
+        out["pred"] = inverse_target(out["pred"], dm.arrays["ref"][dm.indices["test"]], target_transform)
     return out
