@@ -8,7 +8,8 @@ import numpy as np
 
 from hepml.metrics.resolution import weighted_quantile
 
-__all__ = ["Binning", "bin_index", "equal_population_edges", "log_edges", "observer_binning"]
+__all__ = ["Binning", "bin_index", "category_positions", "equal_population_edges", "log_edges",
+           "observer_binning"]
 
 #: An integer-valued observer with at most this many values is binned per value (decay modes, ...).
 MAX_CATEGORIES = 12
@@ -110,3 +111,16 @@ def bin_index(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     index[x == edges[-1]] = edges.size - 2
     index[(index < 0) | (index > edges.size - 2) | ~np.isfinite(x)] = -1
     return index
+
+
+def category_positions(binning: Binning, x: np.ndarray, min_entries: int) -> np.ndarray:
+    """x positions 0, 1, ... of the categories with at least ``min_entries`` entries (NaN for the
+    others), so that sparse codes (decay modes 0, 1, 10, 11) sit side by side on the axis."""
+    if binning.categories is None:
+        raise ValueError("category_positions needs a categorical binning")
+    index = bin_index(x, binning.edges)
+    counts = np.bincount(index[index >= 0], minlength=binning.categories.size)
+    keep = counts[: binning.categories.size] >= min_entries
+    positions = np.full(binning.categories.size, np.nan)
+    positions[keep] = np.arange(int(keep.sum()))
+    return positions

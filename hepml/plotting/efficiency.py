@@ -15,7 +15,7 @@ import numpy as np
 
 from hepml.metrics.resolution import weighted_quantile
 from hepml.metrics.uncertainty import effective_entries, efficiency_interval, rejection_interval
-from hepml.plotting.binning import Binning, bin_index, observer_binning
+from hepml.plotting.binning import Binning, bin_index, category_positions, observer_binning
 from hepml.plotting.options import PlotOptions
 from hepml.plotting.style import label, log_axis, new_figure, save
 
@@ -108,6 +108,8 @@ def plot_efficiency_vs(
     binning = binning or observer_binning(x, options.n_bins, weights)
     edges = binning.edges
     w = None if weights is None else np.asarray(weights, np.float64).ravel()
+    positions = (None if binning.categories is None
+                 else category_positions(binning, x, options.min_entries))  # fmt: skip
     fig, (ax_eff, ax_rej) = new_figure(2, height_ratios=(1, 1))
     n = len(scores)
     for k, (name, score) in enumerate(scores.items()):
@@ -115,13 +117,13 @@ def plot_efficiency_vs(
         passed = score >= working_point_cut(score, sig, options.working_point, w)
         s = binned_efficiency(passed[sig], x[sig], edges, None if w is None else w[sig])
         b = binned_efficiency(passed[~sig], x[~sig], edges, None if w is None else w[~sig])
-        if binning.categories is not None:
-            centres = binning.categories + (k - (n - 1) / 2) * 0.4 / max(n, 1)
+        if positions is not None:
+            centres = positions + (k - (n - 1) / 2) * 0.4 / max(n, 1)
             xerr = None
         else:
             centres = (edges[1:] + edges[:-1]) / 2
             xerr = np.diff(edges) / 2
-        ok = np.isfinite(s["efficiency"])
+        ok = np.isfinite(s["efficiency"]) & np.isfinite(centres)
         bars = ax_eff.errorbar(
             centres[ok], s["efficiency"][ok], xerr=None if xerr is None else xerr[ok],
             yerr=[s["efficiency"][ok] - s["lower"][ok], s["upper"][ok] - s["efficiency"][ok]],
@@ -130,7 +132,7 @@ def plot_efficiency_vs(
         with np.errstate(divide="ignore"):
             rejection = np.where(b["efficiency"] > 0, 1.0 / b["efficiency"], np.inf)
         lower, upper = rejection_interval(np.nan_to_num(b["efficiency"]), np.nan_to_num(b["n_eff"]))
-        ok = np.isfinite(rejection) & (b["n_pass"] >= options.min_background)
+        ok = np.isfinite(rejection) & (b["n_pass"] >= options.min_background) & np.isfinite(centres)
         ax_rej.errorbar(
             centres[ok], rejection[ok], xerr=None if xerr is None else xerr[ok],
             yerr=[rejection[ok] - lower[ok], upper[ok] - rejection[ok]], fmt="o", markersize=5,
@@ -147,12 +149,15 @@ def plot_efficiency_vs(
     if low > 0 and high / low > 10:
         log_axis([ax_rej], "y")
     ax_rej.set_xlabel(xlabel)
-    ax_rej.set_xlim(edges[0], edges[-1])
-    if binning.categories is not None:
+    if positions is not None:
         names = category_names or [f"{v:g}" for v in binning.categories]
-        ax_rej.set_xticks(binning.categories, names)
+        kept = np.isfinite(positions)
+        ax_rej.set_xticks(positions[kept], [n for n, k in zip(names, kept, strict=True) if k])
+        ax_rej.set_xlim(-0.5, max(kept.sum() - 0.5, 0.5))
         ax_rej.minorticks_off()
-    elif binning.log:
-        log_axis([ax_eff, ax_rej])
+    else:
+        ax_rej.set_xlim(edges[0], edges[-1])
+        if binning.log:
+            log_axis([ax_eff, ax_rej])
     label(ax_eff, options)
     return save(fig, path, options)

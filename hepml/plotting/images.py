@@ -80,7 +80,8 @@ def plot_mean_images(
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.text(0.04, 0.96, f"{name} ({len(selected):,} images)", transform=ax.transAxes,
-                va="top", fontsize="small", color="white")  # fmt: skip
+                va="top", fontsize="small", bbox={"facecolor": "white", "edgecolor": "none",
+                                                  "alpha": 0.8})  # fmt: skip
         label(ax, options)
         written += save(fig, Path(out_dir) / f"{stem}_label{k}", options or PlotOptions())
     return written

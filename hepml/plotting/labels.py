@@ -87,7 +87,7 @@ DEFAULT_LABELS: dict[str, tuple[str, str]] = {
 #: Process / class keys of the sample configs -> legend names (keys compared case-insensitively).
 PROCESS_NAMES: dict[str, str] = {
     "qcd": "QCD",
-    "wprime": r"$W' \to WZ$",
+    "wprime": r"W' $\to$ WZ",
     "w": "W jets",
     "ttbar": r"$t\bar{t}$",
     "top": "Top jets",

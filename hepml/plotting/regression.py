@@ -15,7 +15,13 @@ from matplotlib.colors import LogNorm
 
 from hepml.metrics.resolution import relative_resolution, weighted_quantile
 from hepml.metrics.uncertainty import bootstrap_quantiles
-from hepml.plotting.binning import Binning, bin_index, equal_population_edges, observer_binning
+from hepml.plotting.binning import (
+    Binning,
+    bin_index,
+    category_positions,
+    equal_population_edges,
+    observer_binning,
+)
 from hepml.plotting.hists import draw_histogram, fill_histogram
 from hepml.plotting.options import PlotOptions
 from hepml.plotting.style import label as draw_label
@@ -183,14 +189,17 @@ def plot_binned_response(
     else:
         binning = Binning(np.asarray(bins, dtype=np.float64))
     edges = binning.edges
+    positions = (None if binning.categories is None
+                 else category_positions(binning, x, options.min_entries))  # fmt: skip
     fig, (ax_median, ax_res) = new_figure(2, height_ratios=(1, 1))
     n_methods = len(responses)
     for k, (name, resp) in enumerate(responses.items()):
         b = binned_response_with_errors(resp, x, edges, weights, options.min_entries,
                                         options.n_bootstrap)  # fmt: skip
         ok = np.isfinite(b["median"])
-        if binning.categories is not None:  # side by side within each category
-            xs = binning.categories + (k - (n_methods - 1) / 2) * 0.8 / max(n_methods, 1) / 2
+        if positions is not None:  # side by side within each category
+            xs = positions + (k - (n_methods - 1) / 2) * 0.8 / max(n_methods, 1) / 2
+            ok &= np.isfinite(positions)
             xerr = None
         else:
             xs = b["x"]
@@ -206,10 +215,11 @@ def plot_binned_response(
     ax_res.set_ylim(bottom=0)
     low, high = ax_median.get_ylim()
     ax_median.set_ylim(low, high + 0.35 * (high - low))  # headroom for the legend
-    if binning.categories is not None:
+    if positions is not None:
         names = category_names or [f"{v:g}" for v in binning.categories]
-        ax_res.set_xticks(binning.categories, names)
-        ax_res.set_xlim(edges[0], edges[-1])
+        kept = np.isfinite(positions)
+        ax_res.set_xticks(positions[kept], [n for n, k in zip(names, kept, strict=True) if k])
+        ax_res.set_xlim(-0.5, max(kept.sum() - 0.5, 0.5))
         ax_res.minorticks_off()
     else:
         ax_res.set_xlim(edges[0], edges[-1])

@@ -63,17 +63,20 @@ def draw(columns: Mapping[str, np.ndarray], provenance: Mapping[str, Any], out_d
     written += save(fig, out_dir / "response", options)
 
     fig, (ax,) = new_figure()
-    modes = np.unique(c["decay_mode"])
+    modes, counts = np.unique(c["decay_mode"], return_counts=True)
+    common = modes[counts >= 0.01 * counts.sum()]  # the rest (< 1 % each) is shown as "other"
+    mode = np.where(np.isin(c["decay_mode"], common), c["decay_mode"], -1)
+    shown = [*common, -1] if (mode == -1).any() else list(common)
     width = 0.8 / max(len(procs), 1)
     for i, (name, sel) in enumerate(procs):
-        n = int(sel.sum())
-        k = np.array([(c["decay_mode"][sel] == m).sum() for m in modes])
-        lo, hi = clopper_pearson(k, max(n, 1))
-        x = np.arange(len(modes)) + (i - (len(procs) - 1) / 2) * width
-        frac = k / max(n, 1)
+        n = max(int(sel.sum()), 1)
+        k = np.array([(mode[sel] == m).sum() for m in shown])
+        lo, hi = clopper_pearson(k, n)
+        x = np.arange(len(shown)) + (i - (len(procs) - 1) / 2) * width
+        frac = k / n
         ax.bar(x, frac, width, yerr=[frac - lo, hi - frac], label=name, alpha=0.8,
                error_kw={"elinewidth": 1})  # fmt: skip
-    ax.set_xticks(np.arange(len(modes)), [decay_mode_name(m) for m in modes])
+    ax.set_xticks(np.arange(len(shown)), [decay_mode_name(m) for m in shown], fontsize="small")
     ax.minorticks_off()
     ax.set_xlabel("Decay mode (prongs p, neutral pions n)")
     ax.set_ylabel("Fraction of taus")
