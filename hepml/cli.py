@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from hydra.errors import InstantiationException
 from omegaconf import DictConfig
 
 from hepml.config import config_dir, register_resolvers
+from hepml.errors import HepmlError, report_error
 
 log = logging.getLogger("hepml")
 
@@ -42,9 +44,10 @@ def _run(command: str) -> Callable[[DictConfig], object]:
         }[command]
         try:
             return fn(cfg)
-        except (FileNotFoundError, ValueError, KeyError, TypeError, RuntimeError, InstantiationException) as err:
-            log.error("%s: %s", type(err).__name__, err)
-            raise SystemExit(1) from err
+        except (HepmlError, FileNotFoundError, ValueError, KeyError, TypeError, RuntimeError, OSError,
+                InstantiationException, KeyboardInterrupt) as err:
+            # one line on stderr (the traceback with --verbose or HYDRA_FULL_ERROR=1)
+            raise SystemExit(report_error(command, err)) from err
 
     return task
 
@@ -171,6 +174,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stdout.write(_help() + "\n")
         return
     command, rest = argv[0], argv[1:]
+    if "--verbose" in rest:  # tracebacks behind the one-line error messages
+        rest = [a for a in rest if a != "--verbose"]
+        os.environ["HEPML_VERBOSE"] = "1"
     if command not in COMMANDS:
         sys.stderr.write(f"hepml: unknown command {command!r}\n\n{_help()}\n")
         raise SystemExit(2)

@@ -9,6 +9,11 @@ were (``ValueError``, ``OSError``, ...) so code catching those keeps working.
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+import traceback
+
 
 class HepmlError(Exception):
     """A user error with an actionable message.
@@ -19,3 +24,29 @@ class HepmlError(Exception):
     """
 
     exit_code: int = 1
+
+
+def verbose_errors() -> bool:
+    """Whether a reported error also shows its traceback (``--verbose``, ``HYDRA_FULL_ERROR=1``)."""
+    return any(os.environ.get(k, "") not in ("", "0") for k in ("HEPML_VERBOSE", "HYDRA_FULL_ERROR"))
+
+
+def report_error(command: str, err: BaseException) -> int:
+    """Print ``err`` as one line on stderr (its traceback too when :func:`verbose_errors`), add it
+    to the run's log files, and return the exit status for it."""
+    if isinstance(err, KeyboardInterrupt):
+        text = str(err) or "interrupted"
+        code = getattr(err, "exit_code", 130)
+    else:
+        text = f"{type(err).__name__}: {err}" if not isinstance(err, HepmlError) else str(err)
+        code = getattr(err, "exit_code", 1)
+    line = f"hepml {command}: error: {' '.join(text.split())}"
+    if verbose_errors():
+        traceback.print_exception(err, file=sys.stderr)
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+    record = logging.LogRecord("hepml", logging.ERROR, __file__, 0, line, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+    return int(code)

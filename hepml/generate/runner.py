@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import re
 import shutil
 import zlib
@@ -33,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from hepml.data.io import write_columns
-from hepml.generate import parts
+from hepml.generate import lifecycle, parts
 from hepml.generate.chunks import ProcessState, plain, progress_bar, provenance, run_chunk
 from hepml.generate.pythia import MAX_SEED
 
@@ -229,10 +230,12 @@ def generate_sample(
 def _run(states: list[ProcessState], build_fn: Callable, chunk_size: int, workers: int,
          parts_dir: Path, progress: bool) -> None:
     """Generate chunks until every process has its rows in contiguous finished chunks."""
-    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                initializer=lifecycle.die_with_parent, initargs=(os.getpid(),))
             if workers > 1 else None)
     pending: dict[Future, tuple[ProcessState, int, Path]] = {}
     interrupted = False
+    previous_sigterm = lifecycle.sigterm_as_interrupt()  # SIGTERM takes the path of Ctrl-C
     try:
         with progress_bar(states, progress) as update:
             update()
@@ -257,7 +260,10 @@ def _run(states: list[ProcessState], build_fn: Callable, chunk_size: int, worker
         logger.warning("interrupted: finished chunks are kept in %s; rerun to resume", parts_dir)
         raise
     finally:
+        lifecycle.restore_sigterm(previous_sigterm)
         if pool is not None:
+            if interrupted:
+                lifecycle.stop_workers(pool)  # before shutdown, which forgets the processes
             pool.shutdown(wait=not interrupted, cancel_futures=True)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -145,6 +145,12 @@ class SignalCheckpoint(Callback):
         if self.signum is None or not isinstance(exception, SIGTERMException):
             return
         if trainer.training and not trainer.sanity_checking:
+            for callback in trainer.checkpoint_callbacks:
+                if isinstance(callback, ModelCheckpoint) and callback.save_last \
+                        and Path(callback.dirpath or "") == self.path.parent:
+                    # part of the saved state: after the resume it overwrites this last.ckpt
+                    # rather than writing a last-v1.ckpt beside it
+                    callback.last_model_path = str(self.path)
             trainer.save_checkpoint(self.path)
             self.written = True
 
