@@ -56,20 +56,31 @@ def source_of(schema: DataSchema, spec: FileSpec) -> Source | None:
 
 
 def read_chunks(
-    schema: DataSchema, spec: FileSpec, chunk_size: int, limit: int | None = None
+    schema: DataSchema, spec: FileSpec, chunk_size: int, limit: int | None = None,
+    n_entries: int | None = None,
 ) -> Iterator[EventArrays]:
-    """Event arrays of ``spec``'s file, ``chunk_size`` entries at a time (at most ``limit`` entries)."""
+    """Event arrays of ``spec``'s file, ``chunk_size`` entries at a time (at most ``limit`` entries).
+
+    Formats with cheap entry ranges (HDF5, ROOT, parquet) are read a chunk at a time; a CSV file
+    is parsed once and transformed a slice at a time.
+    """
     kwargs = spec.kwargs
-    n = io.num_entries(spec.path, **kwargs)
+    n = io.num_entries(spec.path, **kwargs) if n_entries is None else n_entries
     if n == 0:
         raise io.DataFileError(f"{spec.path}: no entries")
     if limit is not None:
         n = min(n, limit)
     source = source_of(schema, spec)
     columns = needed_columns(schema, source)
+    whole = None
+    if io.detect_format(spec.path, kwargs.get("format")) == "csv":
+        whole = io.read_columns(spec.path, columns, **kwargs)
     for start in range(0, n, chunk_size):
         stop = min(start + chunk_size, n)
-        raw = io.read_columns(spec.path, columns, start=start, stop=stop, **kwargs)
+        if whole is None:
+            raw = io.read_columns(spec.path, columns, start=start, stop=stop, **kwargs)
+        else:
+            raw = {k: v[start:stop] for k, v in whole.items()}
         yield transform(schema, raw, path=spec.path, source=source, source_index=spec.source,
                         entry_start=start)
 
@@ -96,7 +107,7 @@ class _Buffers:
 
 
 def load_events(
-    schema: DataSchema, specs: Sequence[FileSpec], chunk_size: int = 100_000,
+    schema: DataSchema, specs: Sequence[FileSpec], chunk_size: int = 20_000,
     max_events: int | None = None,
 ) -> tuple[EventArrays, list[int]]:
     """Event arrays of every file concatenated, and the number of events each file gave."""
@@ -113,7 +124,7 @@ def load_events(
             per_file.append(0)
             continue
         before = buffers.n
-        for part in read_chunks(schema, spec, chunk_size, limit=left):
+        for part in read_chunks(schema, spec, chunk_size, limit=left, n_entries=sizes[len(per_file)]):
             buffers.add(part)
         per_file.append(buffers.n - before)
     arrays = buffers.result()

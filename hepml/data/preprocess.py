@@ -156,7 +156,7 @@ class StatsAccumulator:
 
 
 def compute_stats(schema: DataSchema, arrays: dict[str, Any], index: np.ndarray | None = None,
-                  chunk: int = 65536) -> dict[str, Any]:
+                  chunk: int = 8192) -> dict[str, Any]:
     """Statistics of the events ``index`` of ``arrays`` (default all), taken as training events,
     a chunk at a time so no copy of the whole split is made."""
     from hepml.data.columns import n_events, take
