@@ -13,7 +13,7 @@ import hydra
 from hydra.errors import InstantiationException
 from omegaconf import DictConfig
 
-from hepml.config import config_dir, register_resolvers
+from hepml.config import config_dir, register_resolvers, searchpath_override
 from hepml.errors import HepmlError, report_error
 
 log = logging.getLogger("hepml")
@@ -71,6 +71,7 @@ def _help() -> str:
         "  hepml generate sample=taus n_events=200000 workers=8 format=root",
         "  hepml generate -m sample=taus seed=1,2,3,4               (shards; hydra/launcher=slurm on SLURM)",
         "  hepml merge data/taus.h5 data/taus_z-h_30000_seed*.h5     (shards -> one file)",
+        "  hepml train --config-dir ~/myconfigs data=mine             (your configs; or HEPML_CONFIG_PATH)",
         "  hepml COMMAND --help                                       (Hydra's help: config and overrides)",
     ]
     return "\n".join(lines)
@@ -195,7 +196,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     OmegaConf.register_new_resolver("hepml_command_groups", lambda: _command_groups(config_name),
                                     replace=True)
-    sys.argv = [f"hepml {command}", *rest]
+    try:
+        sys.argv = [f"hepml {command}", *searchpath_override(rest), *rest]  # HEPML_CONFIG_PATH
+    except FileNotFoundError as err:
+        sys.stderr.write(f"hepml: {err}\n")
+        raise SystemExit(2) from err
     app = hydra.main(config_path=str(config_dir()), config_name=config_name, version_base="1.3")(_run(command))
     app()
 
