@@ -8,29 +8,20 @@ import json
 import logging
 import platform
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 import hepml
 from hepml.generate import parts
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ProcessState", "plain", "progress_bar", "provenance", "run_chunk"]
+__all__ = ["ProcessState", "plain", "provenance", "run_chunk"]
 
 #: A process that kept no row after this many generated events (and 5 chunks) is an error.
 MAX_EVENTS_WITHOUT_ROWS = 20_000
@@ -144,21 +135,6 @@ class ProcessState:
             return len(self.in_flight) < workers
         per_chunk = self.rows / len(self.done)
         return self.rows + 0.9 * len(self.in_flight) * per_chunk < self.target
-
-
-@contextmanager
-def progress_bar(states: Sequence[ProcessState], enabled: bool) -> Iterator[Callable[[], None]]:
-    """A rich progress bar per process (rows kept / target); yields the function updating it."""
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("rows"), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, disable=not enabled) as bar:
-        tasks = {s.name: bar.add_task(s.name, total=s.target) for s in states}
-
-        def update() -> None:
-            for s in states:
-                bar.update(tasks[s.name], completed=min(s.rows, s.target))
-
-        yield update
 
 
 def _version(package: str) -> str:

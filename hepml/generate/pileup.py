@@ -85,7 +85,7 @@ class MinBiasPool:
                 f"a minimum-bias pool needs at least one event, got n_events={n_events}"
             )
         start = time.process_time()
-        pythia = make_pythia([*MINBIAS_SETTINGS, *settings], seed)
+        pythia = make_pythia([*MINBIAS_SETTINGS, *settings], seed, count_events=False)
         parts = []
         while sum(len(p) for p in parts) < n_events:
             size = min(_BATCH_EVENTS, n_events - sum(len(p) for p in parts))

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
+from hepml.generate import progress
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["MAX_SEED", "make_pythia", "pythia_version"]
@@ -30,7 +32,7 @@ def pythia_version() -> str:
         return "unknown"
 
 
-def make_pythia(settings: Sequence[str], seed: int, quiet: bool = True):
+def make_pythia(settings: Sequence[str], seed: int, quiet: bool = True, count_events: bool = True):
     """Create and initialise a Pythia instance.
 
     Parameters
@@ -41,6 +43,9 @@ def make_pythia(settings: Sequence[str], seed: int, quiet: bool = True):
         Random seed, ``1 <= seed <= 900,000,000``; ``Random:setSeed = on`` is set for you.
     quiet
         Silence the banner, the initialisation and statistics listings and the progress lines.
+    count_events
+        Count its ``nextBatch`` events towards the progress of a generation
+        (:mod:`hepml.generate.progress`); false for auxiliary generators such as pileup pools.
 
     Returns
     -------
@@ -58,7 +63,7 @@ def make_pythia(settings: Sequence[str], seed: int, quiet: bool = True):
 
     if not 1 <= int(seed) <= MAX_SEED:
         raise ValueError(f"Pythia seed must be in [1, {MAX_SEED}], got {seed}")
-    pythia = pythia8mc.Pythia("", not quiet)
+    pythia = (progress.pythia_class() if count_events else pythia8mc.Pythia)("", not quiet)
     lines = [*settings, "Random:setSeed = on", f"Random:seed = {int(seed)}"]
     if quiet:
         lines = [*lines, *_QUIET]

@@ -35,7 +35,8 @@ import numpy as np
 
 from hepml.data.io import write_columns
 from hepml.generate import lifecycle, parts
-from hepml.generate.chunks import ProcessState, plain, progress_bar, provenance, run_chunk
+from hepml.generate.chunks import ProcessState, plain, provenance, run_chunk
+from hepml.generate.progress import ChunkCounter, GenerationProgress, chunk_key, counting
 from hepml.generate.pythia import MAX_SEED
 
 logger = logging.getLogger(__name__)
@@ -235,10 +236,10 @@ def _run(states: list[ProcessState], build_fn: Callable, chunk_size: int, worker
             if workers > 1 else None)
     pending: dict[Future, tuple[ProcessState, int, Path]] = {}
     interrupted = False
+    counter = ChunkCounter(parts_dir / ".progress")  # events per chunk in flight, batch by batch
     previous_sigterm = lifecycle.sigterm_as_interrupt()  # SIGTERM takes the path of Ctrl-C
     try:
-        with progress_bar(states, progress) as update:
-            update()
+        with GenerationProgress(states, counter, progress) as display:
             while not all(s.complete for s in states):
                 while len(pending) < (_RUN_AHEAD * workers if pool is not None else 1):
                     wanting = [s for s in states if s.wants_chunk(workers)]
@@ -249,12 +250,14 @@ def _run(states: list[ProcessState], build_fn: Callable, chunk_size: int, worker
                     path = parts_dir / f"{state.name}_{index}.h5"
                     args = (build_fn, state.seed(index), chunk_size, state.kwargs, path,
                             state.part_attrs(index))
-                    pending[_submit(pool, args)] = (state, index, path)
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    key = chunk_key(state.name, index)
+                    pending[_submit(pool, args, counter, key, display.update)] = (state, index, path)
+                done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in done:
                     state, index, path = pending.pop(future)
                     state.finish(index, *future.result(), path)
-                update()
+                    counter.discard(chunk_key(state.name, index))
+                display.update()
     except KeyboardInterrupt:
         interrupted = True
         logger.warning("interrupted: finished chunks are kept in %s; rerun to resume", parts_dir)
@@ -267,11 +270,19 @@ def _run(states: list[ProcessState], build_fn: Callable, chunk_size: int, worker
             pool.shutdown(wait=not interrupted, cancel_futures=True)
 
 
-def _submit(pool: ProcessPoolExecutor | None, args: tuple) -> Future:
+def _counted_chunk(counter: ChunkCounter, key: str, *args: Any) -> tuple[int, float]:
+    """Worker: :func:`run_chunk` with its events counted batch by batch under ``key``."""
+    with counting(counter, key):
+        return run_chunk(*args)
+
+
+def _submit(pool: ProcessPoolExecutor | None, args: tuple, counter: ChunkCounter, key: str,
+            on_batch: Callable[[], None]) -> Future:
     if pool is not None:
-        return pool.submit(run_chunk, *args)
+        return pool.submit(_counted_chunk, counter, key, *args)
     future: Future = Future()
-    future.set_result(run_chunk(*args))
+    with counting(counter, key, on_batch):  # in this process: redraw after every batch
+        future.set_result(run_chunk(*args))
     return future
 
 
