@@ -27,9 +27,10 @@ candidate energy is E5x5 and its position the energy-weighted centre of the 3x3.
 ``E_T > min_et``. Shower shapes (:mod:`hepml.physics.showers`): ``r9 = E3x3 / E5x5`` (no
 super-clustering), ``sigma_ietaieta`` in eta units over 5x5 (CMS definition, w0 = 4.7), the
 energy-weighted widths ``eta_width``/``phi_width`` and ``n_crystals`` over the image's crystals
-above ``crystal_threshold``. Truth: the most energetic photon or electron hitting the 3x3 around the
-seed. ``photon`` and ``electron`` keep candidates matched to the prompt photon (first copy from
-the hard process) or the electron from the W; ``qcd`` and ``minbias`` keep the others. The image
+above ``crystal_threshold``; ``e_raw`` is the raw sum of all the image's crystals. Truth: the
+most energetic photon or electron hitting the 3x3 around the seed. ``photon`` and ``electron``
+keep candidates matched to the prompt photon (first copy from the hard process) or the electron
+from the W; ``qcd`` and ``minbias`` keep the others. The image
 is ``image_size x image_size`` crystals around the seed (rows ieta, columns iphi) stored flattened
 row-major in the jagged column ``image`` (``image_npix = image_size**2`` values per row; the HDF5
 writer pads it to a 2D array), as it was stored before :func:`hepml.data.io.write_columns` took
@@ -251,6 +252,7 @@ def _analyse(record: FlatRecord, process: str, pool, rng, ecal: Ecal, opt: dict)
                 "cand_eta": eta[keep] + d_eta * ecal.crystal_eta,
                 "cand_phi": np.mod(phi + np.pi, 2 * np.pi) - np.pi,
                 **shapes,
+                "e_raw": img.sum(axis=(-2, -1)),  # every crystal of the image: the raw sum
                 "truth_e": (np.where(has, p["e"][t], 0.0) if has.size else has)[keep],
                 "truth_pid": pid[keep],
                 "truth_prompt": prompt[keep],
