@@ -8,6 +8,8 @@ weights, and on the HIGGS benchmark matches them at 10^4-10^6 events.
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 
 from hepml.estimators.base import Estimator
 from hepml.estimators.tree_state import TreeEnsemble, ensemble_state
+
+log = logging.getLogger(__name__)
 
 
 class BDT(Estimator):
@@ -75,8 +79,13 @@ class BDT(Estimator):
         val = {}
         if x_val is not None and self.early_stopping_rounds > 0:
             val = {"X_val": x_val, "y_val": y_val, "sample_weight_val": weight_val}
+        stopping = f", early stopping after {self.early_stopping_rounds} rounds" if val else ""
+        log.info("BDT: fitting up to %d trees on %d events%s", self.params["max_iter"], len(x), stopping)
+        start = time.perf_counter()
         self.model.fit(x, y, sample_weight=weight, **val)
         info = {"n_iter": float(self.model.n_iter_)}
+        log.info("BDT: %d trees in %.1f s%s", self.model.n_iter_, time.perf_counter() - start,
+                 " (stopped early)" if self.model.n_iter_ < self.params["max_iter"] else "")
         predictors = getattr(self.model, "_predictors", None)  # per iteration, per class: trees
         if predictors is not None:
             info["n_parameters"] = float(sum(t.get_n_leaf_nodes() for it in predictors for t in it))
