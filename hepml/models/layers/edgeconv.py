@@ -1,0 +1,90 @@
+"""k-nearest-neighbour graphs and the EdgeConv block (Wang et al., "Dynamic Graph CNN", 2019), on the
+real particles only.
+
+The graph is built on the padded batch (``topk`` of a ``[B, N, N]`` distance matrix, padded
+particles and the particle itself at infinite distance) and used in the packed layout
+(:class:`~hepml.models.layers.pooling.Packing`): ``x [M, C]`` and neighbour rows ``[M, k]``.
+EdgeConv's first layer acts on ``(x_i, x_j - x_i)``: ``W (x_i, x_j - x_i) = (W_a - W_b) x_i + W_b
+x_j``, so it is two per-particle products and a gather instead of one product per edge (the same
+weights and output as the per-edge form, about k times fewer multiply-adds in that layer).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hepml.models.layers.pooling import Packing
+from hepml.models.mlp import activation_layer
+
+
+def pairwise_sq_distances(x: torch.Tensor) -> torch.Tensor:
+    """``[B, N, C] -> [B, N, N]`` squared Euclidean distances."""
+    if x.shape[-1] <= 3:
+        return (x.unsqueeze(2) - x.unsqueeze(1)).square().sum(-1)
+    sq = x.square().sum(-1)
+    return (sq.unsqueeze(2) + sq.unsqueeze(1) - 2 * torch.bmm(x, x.transpose(1, 2))).clamp(min=0)
+
+
+def knn(coords: torch.Tensor, packing: Packing, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` nearest real neighbours of every real particle in ``coords [B, N, C]``.
+
+    Returns
+    -------
+    neighbours : ``[M, k]`` packed rows of the neighbours (the particle itself where it has fewer
+        than ``k`` other particles).
+    valid : ``[M, k]`` bool, False for those filler entries.
+    """
+    b, n, _ = coords.shape
+    mask = packing.mask
+    with torch.no_grad():
+        d = pairwise_sq_distances(coords.detach())
+        d = d.masked_fill(~mask.unsqueeze(1), float("inf"))
+        d.diagonal(dim1=1, dim2=2).fill_(float("inf"))
+        kk = min(k, max(n - 1, 1))
+        dist, idx = d.topk(kk, dim=-1, largest=False, sorted=False)
+        rows = packing.position.gather(1, idx.reshape(b, -1)).view(b, n, kk)[mask]
+        valid = torch.isfinite(dist)[mask]
+        own = torch.arange(rows.shape[0], device=rows.device).unsqueeze(1)
+        rows = torch.where(valid, rows, own)
+        if kk < k:  # fewer slots than k + 1: fill with the particle itself, never counted
+            pad = k - kk
+            rows = torch.cat([rows, own.expand(-1, pad)], dim=1)
+            valid = torch.cat([valid, valid.new_zeros(valid.shape[0], pad)], dim=1)
+    return rows, valid
+
+
+class EdgeConvBlock(nn.Module):
+    """EdgeConv with ``k`` neighbours, channel widths ``widths`` and a shortcut (ParticleNet).
+
+    ``x [M, C]``, ``neighbours, valid [M, k]`` -> ``[M, widths[-1]]``: per edge ``(x_i, x_j -
+    x_i)`` through ``Linear -> BatchNorm -> activation`` layers, the mean over the valid
+    neighbours, plus ``BatchNorm(Linear(x_i))``, then the activation.
+    """
+
+    def __init__(self, n_in: int, widths: list[int] | tuple[int, ...], activation: str = "ReLU"):
+        super().__init__()
+        if not widths:
+            raise ValueError("EdgeConvBlock needs at least one channel width")
+        self.n_in = n_in
+        ins = [2 * n_in, *widths[:-1]]
+        self.linears = nn.ModuleList(nn.Linear(a, w, bias=False) for a, w in zip(ins, widths, strict=True))
+        self.norms = nn.ModuleList(nn.BatchNorm1d(w) for w in widths)
+        self.act = activation_layer(activation)
+        self.shortcut = nn.Linear(n_in, widths[-1], bias=False)
+        self.shortcut_norm = nn.BatchNorm1d(widths[-1])
+
+    def forward(self, x: torch.Tensor, neighbours: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        m, k = neighbours.shape
+        w = self.linears[0].weight
+        w_center, w_edge = w[:, : self.n_in], w[:, self.n_in :]
+        center = x @ (w_center - w_edge).t()
+        other = x @ w_edge.t()
+        h = (center.unsqueeze(1) + other[neighbours]).reshape(m * k, -1)
+        h = self.act(self.norms[0](h))
+        for lin, norm in zip(self.linears[1:], self.norms[1:], strict=True):
+            h = self.act(norm(lin(h)))
+        h = h.view(m, k, -1)
+        weight = valid.to(h.dtype).unsqueeze(-1)
+        pooled = (h * weight).sum(1) / weight.sum(1).clamp(min=1.0)
+        return self.act(pooled + self.shortcut_norm(self.shortcut(x)))
