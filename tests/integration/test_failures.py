@@ -228,6 +228,25 @@ def test_truncated_last_checkpoint_says_what_to_do(data, tmp_path):
         train(_cfg(data, run))
 
 
+def test_bdt_checkpoint_is_data_and_evaluates_alone(tmp_path, caplog):
+    from helpers import SHARED_HIGGS
+
+    if not SHARED_HIGGS.is_file():
+        pytest.skip(f"{SHARED_HIGGS} not present")
+    run = tmp_path / "bdt"
+    cfg = compose_train(["experiment=higgs", "model=bdt", "data/features=high", f"data.files=[{SHARED_HIGGS}]",
+                         "data.max_events=600", "model.max_iter=30", "plots=false", f"paths.output_dir={run}",
+                         f"paths.cache_dir={tmp_path}/cache"])
+    metrics = train(cfg)
+    saved = read_checkpoint(run / "checkpoints" / "best.ckpt")  # weights_only=True reads it
+    assert saved["estimator"]["link"] == "logit" and saved["hepml"]["kind"] == "classification"
+    again = evaluate_checkpoint(run / "checkpoints" / "best.ckpt", tmp_path / "again", plots=False)
+    assert again["auc"] == metrics["auc"]  # the stored trees predict exactly as the fitted model
+    with caplog.at_level(logging.INFO, logger="hepml"):
+        assert train(cfg) == json.loads((run / "metrics.json").read_text())
+    assert "holds a finished run (estimator)" in caplog.text
+
+
 # ------------------------------------------------------------------- hostile checkpoints
 class Touch:
     def __init__(self, path: Path):
