@@ -46,15 +46,6 @@ def _image_size(node: Any) -> list[int]:
     return [int(shape[1]), int(shape[2])]
 
 
-def _image_size(node: Any) -> list[int]:
-    """``${image_size:${data.inputs.images}}``: ``[H, W]`` of an image group's ``shape: [C, H, W]``."""
-    spec = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
-    shape = (spec or {}).get("shape") if isinstance(spec, dict) else None
-    if not shape or len(shape) != 3:
-        raise ValueError(f"image_size resolver: expected an image group with shape [C, H, W], got {spec!r}")
-    return [int(shape[1]), int(shape[2])]
-
-
 def _join(node: Any, sep: str = "-") -> str:
     """``${join:${sample.processes}}``: list entries joined into a file-name fragment."""
     return sep.join(str(x) for x in node)
@@ -62,7 +53,7 @@ def _join(node: Any, sep: str = "-") -> str:
 
 def register_resolvers() -> None:
     """Register hepml's OmegaConf resolvers (idempotent)."""
-    for name, fn in (("len", _len), ("join", _join), ("dim", _dim), ("image_size", _image_size), ("image_size", _image_size)):
+    for name, fn in (("len", _len), ("join", _join), ("dim", _dim), ("image_size", _image_size)):
         if not OmegaConf.has_resolver(name):
             OmegaConf.register_new_resolver(name, fn)
 
