@@ -17,6 +17,7 @@ from hepml.config import to_container
 from hepml.console import finish_run, start_run
 from hepml.estimators.base import Estimator
 from hepml.pipelines.checkpointing import AtomicCheckpointIO, ExactResume, SignalCheckpoint, fit
+from hepml.pipelines.checks import check_config, check_training_split
 from hepml.pipelines.common import build_datamodule, build_task, ensure_sample, write_json
 from hepml.pipelines.estimator_fit import fit_estimator
 from hepml.pipelines.evaluate import evaluate_checkpoint
@@ -35,6 +36,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """
     out_dir = Path(cfg.paths.output_dir)
     start_run(cfg)
+    check_config(cfg)  # before any data is read or generated
     with run_dir_lock(out_dir):
         plan = plan_run(cfg, out_dir)
         if plan.finished is not None:
@@ -48,6 +50,7 @@ def _train(cfg: DictConfig, out_dir: Path, plan: RunPlan) -> dict[str, float]:
     dm = build_datamodule(cfg.data)
     plan.check_files(dm, allow=bool(cfg.get("resume_changed", False)))
     dm.load()
+    check_training_split(dm, cfg.get("monitor"))
     model = instantiate(cfg.model, _convert_="all")
     record = RunRecord.create(to_container(cfg), dm, choices=_choices())
     plan.continue_history(record)

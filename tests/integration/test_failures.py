@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -418,3 +419,35 @@ def test_cli_prints_a_user_error_as_one_line_on_stderr(tmp_path, verbose, capfd,
     assert ("Traceback" in err) is verbose
     assert "is a text file" not in out
     assert "is a text file" in (tmp_path / "x" / "hepml.log").read_text()  # and in the run's log
+
+
+# ---------------------------------------------------------------- checks before the data
+@pytest.mark.parametrize(("override", "message"), [
+    ("trainer.max_epochs=abc", "trainer.max_epochs='abc': expected an integer, e.g. trainer.max_epochs=20"),
+    ("optimizer.lr=fast", "optimizer.lr='fast': expected a number, e.g. optimizer.lr=0.001"),
+    ("data.batch_size=0", "data.batch_size=0: expected a value >= 1"),
+    ("data.split=[0.9,0.0,0.1]", "monitor=val/loss needs validation events but data.split=[0.9, 0.0, 0.1]"),
+])
+def test_bad_config_values_fail_before_the_data_is_read(tmp_path, override, message):
+    from hepml.pipelines.checks import ConfigValueError
+
+    missing = tmp_path / "never_read.h5"  # a data error would come second
+    with pytest.raises(ConfigValueError, match=re.escape(message)):
+        train(_cfg(missing, tmp_path / "run", override))
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_single_class_training_set_fails_before_the_first_epoch(tmp_path):
+    from hepml.data.io.csv_write import write_csv
+    from hepml.pipelines.checks import ConfigValueError
+
+    rng = np.random.default_rng(0)
+    names = ["m_jj", "m_jjj", "m_lv", "m_jlv", "m_bb", "m_wbb", "m_wwbb"]
+    cols = {k: rng.normal(size=300) for k in names}
+    cols.update({"lepton_pT": rng.exponential(1, 300), "label": np.ones(300, dtype=int)})
+    write_csv(tmp_path / "signal_only.csv", cols)
+    cfg = compose_train(["experiment=higgs", "data/features=high", f"data.files=[{tmp_path / 'signal_only.csv'}]",
+                         f"paths.output_dir={tmp_path}/run", f"paths.cache_dir={tmp_path}/cache"])
+    with pytest.raises(ConfigValueError, match=r"the training split holds only class signal \(210 events\)"):
+        train(cfg)
+    assert not (tmp_path / "run" / "checkpoints").exists()
