@@ -11,16 +11,20 @@ from hepml.physics.jet_images import jet_mass_from_image
 from hepml.pipelines.plot import sample_plots
 
 N_EVENTS = 100
-CONST = {f"const_{f}" for f in ("pt", "eta", "phi", "e", "deta", "dphi", "charge", "pid")}
+CONST = {f"const_{f}" for f in ("pt", "eta", "phi", "e", "px", "py", "pz", "deta", "dphi", "charge", "pid")}
+TREES = {f"tree_{a}_{side}" for a in ("kt", "antikt") for side in ("left", "right")}
 COLUMNS = {
     wtag: {"jet_pt", "jet_eta", "jet_phi", "jet_m", "tau1", "tau2", "tau3", "tau21", "n_const"}
     | CONST
+    | TREES
     | {"image", "image_npix"},
     top: {"jet_pt", "jet_eta", "jet_phi", "jet_m", "tau1", "tau2", "tau3", "tau21", "tau32"}
     | {"n_const"}
-    | CONST,
+    | CONST
+    | TREES,
     quark_gluon: {"jet_pt", "jet_eta", "jet_y", "jet_phi", "jet_m", "parton_pdgid", "n_const"}
-    | CONST,
+    | CONST
+    | TREES,
 }
 CASES = [
     (wtag, "wprime", 7),
@@ -56,6 +60,8 @@ def test_columns_lengths_window_and_sorting(built, module, channel, seed):
     n_const = out["n_const"]
     for name in CONST:
         assert np.array_equal(ak.to_numpy(ak.num(out[name])), n_const)
+    for name in TREES:
+        assert np.array_equal(ak.to_numpy(ak.num(out[name])), np.maximum(n_const - 1, 0))
     pt_min, pt_max = {wtag: (250, 300), top: (550, 650), quark_gluon: (500, 550)}[module]
     assert np.all((out["jet_pt"] > pt_min) & (out["jet_pt"] < pt_max))
     if module is quark_gluon:

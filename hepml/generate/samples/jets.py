@@ -62,7 +62,7 @@ from dataclasses import dataclass
 import awkward as ak
 import numpy as np
 
-from hepml.generate.clustering import cluster_antikt
+from hepml.generate.clustering import cluster_antikt, clustering_trees
 from hepml.generate.detector import DetectorResponse
 from hepml.generate.pileup import MinBiasPool, cached_pool, overlay_flat
 from hepml.generate.pythia import MAX_SEED, make_pythia
@@ -79,6 +79,7 @@ __all__ = [
     "JET_FIELDS",
     "JetWindow",
     "PILEUP_FIELDS",
+    "TREES",
     "constituent_p4",
     "generate_jets",
     "nsubjettiness_columns",
@@ -112,7 +113,10 @@ JET_FIELDS = ("pt", "eta", "y", "phi", "m", "truth_pdgid", "truth_dr", "pthat")
 #: Per-constituent columns (flat arrays); ``deta``/``dphi`` are relative to the jet axis.
 CONSTITUENT_FIELDS = ("pt", "eta", "phi", "e", "px", "py", "pz", "deta", "dphi", "charge", "pid")
 #: Constituent fields the samples write as ``const_<field>`` (:func:`output_columns`).
-CONSTITUENTS = ("pt", "eta", "phi", "e", "deta", "dphi", "charge", "pid")
+CONSTITUENTS = ("pt", "eta", "phi", "e", "px", "py", "pz", "deta", "dphi", "charge", "pid")
+#: Reclusterings of each jet's written constituents stored as ``tree_<algorithm>_left/right``
+#: (:func:`hepml.generate.clustering.clustering_trees`: the jet's clustering history).
+TREES = ("kt", "antikt")
 #: Columns added with pile-up (``mu > 0``): ``n_pileup`` per jet, ``const_pileup`` (0/1).
 PILEUP_FIELDS = ("n_pileup", "const_pileup")
 _NEUTRINOS = (12, 14, 16)
@@ -444,7 +448,11 @@ def output_columns(
 
     ``truth_pdgid`` is written as ``parton_pdgid`` (int32); ``charge`` and ``pid`` constituents
     are int32, the other constituent fields float32. With pile-up (``n_pileup`` in ``columns``)
-    ``n_pileup`` (int32) and ``const_pileup`` (int32, 0/1) are added.
+    ``n_pileup`` (int32) and ``const_pileup`` (int32, 0/1) are added. The clustering history of
+    each jet's written constituents, reclustered with each of :data:`TREES`, is written as jagged
+    int32 ``tree_<algorithm>_left`` and ``tree_<algorithm>_right`` (``n_const - 1`` merges per jet;
+    nodes ``0 .. n_const-1`` are the constituents in their written order, ``n_const + k`` the
+    result of merge ``k``).
     """
     out: dict[str, np.ndarray | ak.Array] = {}
     for field in jet_fields:
@@ -460,6 +468,11 @@ def output_columns(
     for field in const_fields:
         values = columns[f"const_{field}"].astype(_CONST_DTYPES.get(field, np.float32))
         out[f"const_{field}"] = ak.unflatten(values, counts)
+    n_merges = np.maximum(counts - 1, 0)
+    for algorithm in TREES:
+        left, right = clustering_trees(*constituent_p4(columns), counts, algorithm)
+        out[f"tree_{algorithm}_left"] = ak.unflatten(left, n_merges)
+        out[f"tree_{algorithm}_right"] = ak.unflatten(right, n_merges)
     return out
 
 
