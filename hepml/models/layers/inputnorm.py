@@ -42,6 +42,11 @@ class InputNorm(nn.Module):
             self.register_buffer(f"{g}_center", center)
             self.register_buffer(f"{g}_scale", scale)
             self.flags[g] = [(int(i), int(j)) for i, j in s.get("flags", [])]
+            if self.flags[g]:  # the flag column of each feature (-1: none), not saved in checkpoints
+                flag_of = torch.full((center.shape[0],), -1, dtype=torch.long)
+                for i, j in self.flags[g]:
+                    flag_of[i] = j
+                self.register_buffer(f"{g}_flag_of", flag_of, persistent=False)
 
     def forward(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         missing = [g for g in self.groups if g not in inputs]
@@ -60,11 +65,10 @@ class InputNorm(nn.Module):
                     f"input group {g!r} has {x.shape[-1]} features, normalisation expects {center.shape[0]}"
                 )
             x = (x - center) / scale
-            if self.flags[g]:
-                feats = [i for i, _ in self.flags[g]]
-                flagged = inputs[g][..., [j for _, j in self.flags[g]]] > 0.5
-                x = x.clone()  # flag features have centre 0 and scale 1, so they pass unchanged
-                x[..., feats] = torch.where(flagged, torch.zeros_like(x[..., feats]), x[..., feats])
+            if self.flags[g]:  # flag features have centre 0 and scale 1, so they pass unchanged
+                flag_of = getattr(self, f"{g}_flag_of")  # no in-place write: exports to ONNX
+                flagged = (inputs[g].index_select(-1, flag_of.clamp(min=0)) > 0.5) & (flag_of >= 0)
+                x = torch.where(flagged, torch.zeros_like(x), x)
             mask = inputs.get(f"{g}_mask")
             if mask is not None:
                 x = x * mask.unsqueeze(-1).to(x.dtype)

@@ -1,0 +1,109 @@
+"""``hepml export ckpt_path=... format=onnx|torchscript``: a checkpoint's task as a self-contained
+graph from raw file values to physical predictions (:mod:`hepml.export`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from hepml import __version__
+from hepml.atomic import write_text_atomic
+from hepml.errors import HepmlError
+from hepml.export.graph import ExportedModel
+from hepml.export.inputs import InputSpec, group_metadata, input_specs, used_groups
+from hepml.export.writers import example_inputs, run_onnx, run_torchscript, to_onnx, to_torchscript
+from hepml.pipelines.common import build_datamodule, build_task, load_checkpoint
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
+
+
+class ExportError(HepmlError, ValueError):
+    """A checkpoint or an option that cannot be exported."""
+
+
+def export(cfg: DictConfig) -> dict[str, Any]:
+    """Write the export of ``cfg.ckpt_path`` (and ``<file>.json`` with its metadata); return
+    ``{"path": ..., "max_abs_diff": ...}`` (the check of the written file against PyTorch)."""
+    if not cfg.get("ckpt_path"):
+        raise ExportError("hepml export needs ckpt_path=PATH/TO/best.ckpt")
+    fmt = str(cfg.get("format", "onnx")).lower()
+    if fmt not in SUFFIXES:
+        raise ExportError(f"format={fmt!r}: choose onnx or torchscript")
+    out = Path(cfg.output) if cfg.get("output") else Path(cfg.paths.output_dir) / f"model{SUFFIXES[fmt]}"
+    model, specs, metadata = exported_model(cfg.ckpt_path, trust=bool(cfg.get("trust_checkpoint", False)))
+    metadata["format"] = fmt
+    if fmt == "onnx":
+        to_onnx(model, specs, out, metadata, opset=int(cfg.get("opset", 18)), dynamo=bool(cfg.get("dynamo")))
+    else:
+        to_torchscript(model, specs, out, metadata)
+    write_text_atomic(out.with_suffix(out.suffix + ".json"), json.dumps(metadata, indent=2) + "\n",
+                      "export metadata")
+    result: dict[str, Any] = {"path": str(out)}
+    tolerance = cfg.get("check_tolerance")
+    if tolerance is not None:
+        result["max_abs_diff"] = check_export(model, specs, out, fmt)
+        if result["max_abs_diff"] > float(tolerance):
+            raise ExportError(f"{out}: the exported graph differs from PyTorch by "
+                              f"{result['max_abs_diff']:.3g} (> check_tolerance={tolerance})")
+    log.info("Exported %s to %s (%s; inputs %s; outputs %s)", cfg.ckpt_path, out, fmt,
+             ", ".join(f"{s.name}{list(s.shape)}" for s in specs), ", ".join(model.output_names))
+    return result
+
+
+def exported_model(ckpt_path: str | Path, trust: bool = False
+                   ) -> tuple[ExportedModel, list[InputSpec], dict[str, Any]]:
+    """The graph of a checkpoint (eval mode), its input specs and its metadata."""
+    ckpt = load_checkpoint(ckpt_path, trust=trust)
+    if "estimator" in ckpt:
+        raise ExportError(f"{ckpt_path} holds a {ckpt['hepml'].get('kind', '')} estimator (a BDT): hepml "
+                          "exports neural networks only; use its predictions.h5, or refit the BDT with "
+                          "a library that writes ONNX (skl2onnx)")
+    meta = ckpt["hepml"]
+    run_cfg = OmegaConf.create(meta["config"])
+    task = build_task(run_cfg, instantiate(run_cfg.model, _convert_="all"), meta["stats"], train=False)
+    task.load_state_dict(ckpt["state_dict"])
+    schema = build_datamodule(run_cfg.data).schema
+    specs = input_specs(schema, task.model_inputs)
+    groups = used_groups(schema, task.model_inputs)
+    model = ExportedModel(task, groups, meta["stats"], [s.name for s in specs], [])
+    model.eval()
+    with torch.no_grad():
+        model.output_names = list(model.predict(*example_inputs(specs)))
+    target = schema.target
+    metadata = {
+        "hepml_version": __version__,
+        "checkpoint": str(Path(ckpt_path).resolve()),
+        "kind": meta.get("kind"),
+        "model": str(run_cfg.model.get("_target_")),
+        "inputs": [{"name": s.name, "dtype": s.dtype, "shape": list(s.shape)} for s in specs],
+        "groups": {g.name: group_metadata(g) for g in groups},
+        "outputs": model.output_names,
+        "classes": list(schema.classes),
+        "signal_class": int(run_cfg.task.get("signal_class", 1)) if meta.get("kind") == "classification" else None,
+        "target": None if target is None else {"variable": target.variable, "ratio_to": target.ratio_to,
+                                               "transform": target.transform},
+        "notes": "inputs are raw file values (before any transform); particle lists sorted by "
+                 "sort_by, decreasing, and padded; `ref` is the target's ratio_to variable",
+    }
+    return model, specs, metadata
+
+
+def check_export(model: ExportedModel, specs: list[InputSpec], path: Path, fmt: str) -> float:
+    """Maximal absolute difference between the written file and PyTorch on random raw inputs
+    (another batch size and particle count than the traced ones)."""
+    example = example_inputs(specs, batch=5, length=7, seed=1)
+    with torch.no_grad():
+        expected = dict(zip(model.output_names, (t.numpy() for t in model(*example)), strict=True))
+    feeds = {s.name: t.numpy() for s, t in zip(specs, example, strict=True)}
+    got = run_onnx(path, feeds) if fmt == "onnx" else run_torchscript(
+        path, feeds, [s.name for s in specs], model.output_names)
+    return max(float(np.max(np.abs(got[k] - expected[k]))) for k in expected)
