@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("eval", "predictions + metrics + plots from a checkpoint (ckpt_path=...)"),
     "plot": ("plot", "remake every plot from a predictions file (predictions=...)"),
     "generate": ("generate", "generate a physics sample with Pythia 8 + FastJet (sample=...)"),
+    "export": ("export", "ONNX or TorchScript model with its input transform (ckpt_path=... format=onnx)"),
     "compare": ("", "table + ROC figure over run, eval or multirun directories (positional)"),
     "merge": ("", "concatenate generated shards into one file (positional: OUTPUT SHARD ...)"),
     "inspect": ("", "what a data file holds, and a starter data config (positional: FILE)"),
@@ -31,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def _run(command: str) -> Callable[[DictConfig], object]:
     def task(cfg: DictConfig) -> object:
-        from hepml.pipelines import evaluate, generate, plot, train  # heavy imports after parsing
+        from hepml.pipelines import evaluate, export, generate, plot, train  # heavy imports after parsing
 
         for name in ("lightning", "lightning.pytorch", "lightning.fabric"):  # Hydra prints them
             logging.getLogger(name).handlers.clear()
@@ -41,6 +42,7 @@ def _run(command: str) -> Callable[[DictConfig], object]:
             "eval": evaluate.evaluate,
             "plot": plot.plot,
             "generate": generate.generate,
+            "export": export.export,
         }[command]
         try:
             return fn(cfg)
