@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
@@ -11,11 +12,12 @@ from typing import Any
 import lightning as L
 import numpy as np
 
-from hepml.data.columns import EventArrays
+from hepml.data.columns import EventArrays, concat
 from hepml.data.dataset import TensorBatches, batch_loader, to_tensors
 from hepml.data.memory import file_specs, load_events
 from hepml.data.preprocess import cached, compute_stats, config_hash, file_fingerprint
 from hepml.data.schema import DataSchema, build_schema
+from hepml.data.streaming import StreamingData, build_streaming
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,8 @@ RESERVED = ("index", "truth", "label", "weight", "baseline", "pred", "pred_sigma
             "source", "domain", "labelled", "fraction")
 # a class this many times rarer than the most frequent one gets a warning
 IMBALANCE = 10.0
+# streaming data: the events an estimator fits on in memory when data.max_events is null
+ESTIMATOR_EVENTS = 1_000_000
 
 
 class HEPDataModule(L.LightningDataModule):
@@ -52,8 +56,11 @@ class HEPDataModule(L.LightningDataModule):
     eval_all : use every event as test set (evaluating a model on other files).
     max_events : keep only the first ``max_events`` events.
     chunk_size : entries read and transformed at a time.
-    streaming, buffer_size, stats_events : read chunk by chunk while training
-        (:mod:`hepml.data.streaming`) instead of holding every event in memory.
+    streaming, buffer_size, stats_events : read chunk by chunk while training, evaluating and
+        predicting (:mod:`hepml.data.streaming`) instead of holding every event in memory: a
+        train/val/test split by a hash of (file name, entry), a shuffle buffer of ``buffer_size``
+        events across files (chunks of ``min(chunk_size, buffer_size // 4)`` entries, so it mixes
+        at least four), statistics on ``stats_events`` training events.
     labels, energy : display names/units of columns and the centre-of-mass energy, for plots.
     missing_hint : added to the error when a file is missing (where the data can be had).
     """
@@ -134,6 +141,7 @@ class HEPDataModule(L.LightningDataModule):
         self.arrays: EventArrays | None = None
         self.indices: dict[str, np.ndarray] = {}
         self._tensors: dict[str, Any] | None = None
+        self.stream: StreamingData | None = None
 
     # ------------------------------------------------------------------ loading
     def file_specs(self):
@@ -146,8 +154,10 @@ class HEPDataModule(L.LightningDataModule):
 
     def load(self, stats: Mapping[str, Any] | None = None) -> None:
         """Read every file, build the arrays and the split; compute (or take) the statistics."""
-        if self.arrays is not None:
+        if self.arrays is not None or self.stream is not None:
             return
+        if self.streaming:
+            return self._load_streaming(stats)
         specs = self.file_specs()
         self.arrays, self._file_sizes = load_events(self.schema, specs, self.chunk_size, self.max_events)
         n = len(self.arrays["entry"])
@@ -214,16 +224,63 @@ class HEPDataModule(L.LightningDataModule):
         return TensorBatches(self._tensors, rows=self.indices[split])
 
     def train_dataloader(self):
+        if self.stream is not None:
+            return self.stream.loader("train", epoch=self._epoch)
         return batch_loader(self.dataset("train"), self.batch_size, True, self.num_workers, self.split_seed)
 
     def val_dataloader(self):
+        if self.stream is not None:
+            return self.stream.loader("val")
         return batch_loader(self.dataset("val"), self.eval_batch_size, False, self.num_workers)
 
     def test_dataloader(self):
+        if self.stream is not None:
+            return self.stream.loader("test")
         return batch_loader(self.dataset("test"), self.eval_batch_size, False, self.num_workers)
 
     def predict_dataloader(self):
         return self.test_dataloader()
+
+    # --------------------------------------------------------------- streaming
+    def _load_streaming(self, stats: Mapping[str, Any] | None) -> None:
+        """Plan the chunks and split counts of every file; statistics on ``stats_events``."""
+        try:
+            self.stream = build_streaming(
+                self.schema, self.file_splits or self.files, eval_all=self.eval_all,
+                reader_options=self.reader_options, split=self.split, split_seed=self.split_seed,
+                chunk_size=min(self.chunk_size, max(1, self.buffer_size // 4)),
+                buffer_size=self.buffer_size, batch_size=self.batch_size,
+                eval_batch_size=self.eval_batch_size, num_workers=self.num_workers,
+                stats_events=self.stats_events, max_events=self.max_events, cache_dir=self.cache_dir)
+        except FileNotFoundError as err:
+            hint = f" {self.missing_hint}" if self.missing_hint else " Check data.files."
+            raise FileNotFoundError(f"{err}.{hint}") from err
+        self.stream.setup()
+        if self.stream.n_events("train") == 0 and stats is None:
+            raise ValueError(f"the training split is empty ({self.stream.counts.sum()} events, split {self.split})")
+        self.stats = dict(stats) if stats is not None else self.stream.stats()
+        self._warn_imbalance()
+
+    def _epoch(self) -> int:
+        """The trainer's epoch (the stream's chunk order and shuffles derive from it)."""
+        trainer = getattr(self, "trainer", None)
+        return int(trainer.current_epoch) if trainer is not None else 0
+
+    def in_memory(self, limit: int = ESTIMATOR_EVENTS) -> HEPDataModule:
+        """For the estimators, which fit on arrays, when the data config streams: the first
+        ``max_events`` (else ``limit``) training events and their share of validation events of
+        the stream's split, in memory (the test split stays streamed)."""
+        train = self.stream.events("train", self.max_events or limit)
+        n_val = int(len(train["entry"]) * self.split[1] / max(self.split[0], 1e-9))
+        val = self.stream.events("val", n_val) if n_val and self.stream.n_events("val") else None
+        log.info("Streaming data: the estimator trains in memory on %d training and %d validation "
+                 "events (data.max_events)", len(train["entry"]), 0 if val is None else len(val["entry"]))
+        dm = copy.copy(self)
+        dm.streaming, dm.stream, dm._tensors = False, None, None
+        dm.arrays = train if val is None else concat([train, val])
+        n_tr, n = len(train["entry"]), len(dm.arrays["entry"])
+        dm.indices = {"train": np.arange(n_tr), "val": np.arange(n_tr, n), "test": np.arange(0)}
+        return dm
 
     def split_columns(self, split: str = "test") -> dict[str, np.ndarray]:
         """Raw per-event columns of a split for the predictions file: truth, label, weight,

@@ -51,6 +51,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def load_checkpoint(self, path: str | Path, map_location: Any = None,
                         weights_only: bool | None = None) -> dict[str, Any]:
+        if Path(path).name == ".temp.ckpt":  # ddp_spawn hands the trained weights back in it
+            return super().load_checkpoint(path, map_location, weights_only=True)
         return read_checkpoint(path)
 
 

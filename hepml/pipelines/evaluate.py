@@ -16,6 +16,7 @@ from hepml.metrics.summary import summarize
 from hepml.pipelines.common import build_datamodule, build_task, load_checkpoint, write_json
 from hepml.pipelines.estimator_fit import estimator_predictions
 from hepml.pipelines.plot import plot_options
+from hepml.pipelines.stream_eval import predictor, stream_predictions
 from hepml.plotting.report import make_plots
 from hepml.predictions import write_predictions
 from hepml.record import warn_changed_files
@@ -99,13 +100,14 @@ def evaluate_checkpoint(
         data_cfg = OmegaConf.to_container(run_cfg.data)
     target_transform = (data_cfg.get("target") or {}).get("transform")
     extra: dict[str, float] = {}
+    streamed = dm.stream is not None  # data.streaming: predicted and written chunk by chunk below
     if "estimator" in ckpt:
-        pred = estimator_predictions(ckpt, dm, target_transform, ckpt_path)
+        pred = {} if streamed else estimator_predictions(ckpt, dm, target_transform, ckpt_path)
         n_parameters = meta.get("fit_info", {}).get("n_parameters", "")
     else:
-        pred, extra = _task_predictions(run_cfg, meta, ckpt, dm)
+        pred, extra = ({}, {}) if streamed else _task_predictions(run_cfg, meta, ckpt, dm)
         n_parameters = sum(v.numel() for k, v in ckpt["state_dict"].items() if k.startswith("model."))
-    columns = {**dm.split_columns("test"), **pred}
+    columns = {} if streamed else {**dm.split_columns("test"), **pred}
     kind = meta["kind"]
     info = {
         "checkpoint": str(Path(ckpt_path).resolve()),
@@ -124,7 +126,12 @@ def evaluate_checkpoint(
         "labels": _labels(dm),
         "energy": dm.energy,
     }
-    write_predictions(out_dir / "predictions.h5", columns, kind, info)
+    if streamed:
+        predict = predictor(ckpt, run_cfg, dm, target_transform, ckpt_path)
+        columns = stream_predictions(dm, predict, out_dir / "predictions.h5", kind, info)
+        extra = predict.extra()
+    else:
+        write_predictions(out_dir / "predictions.h5", columns, kind, info)
     metrics = {**summarize(columns, kind, info), **extra}
     write_json(out_dir / "metrics.json", metrics)
     options = plot_options(plots, info)

@@ -57,7 +57,8 @@ def _train(cfg: DictConfig, out_dir: Path, plan: RunPlan) -> dict[str, float]:
     start = time.time()
     if isinstance(model, Estimator):
         record.kind = model.kind
-        best = fit_estimator(model, dm, record.to_dict(), out_dir / "checkpoints")
+        fit_dm = dm.in_memory() if dm.stream is not None else dm  # streaming: fits on max_events
+        best = fit_estimator(model, fit_dm, record.to_dict(), out_dir / "checkpoints")
         metrics: dict[str, float] = {}
     elif isinstance(model, nn.Module):
         best, metrics = _fit_lightning(cfg, model, dm, record, out_dir, plan)

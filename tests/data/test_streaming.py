@@ -107,6 +107,22 @@ def test_each_training_event_once_per_epoch_and_splits_disjoint(tmp_path, worker
     assert len(np.intersect1d(first, val)) == len(np.intersect1d(first, test)) == len(np.intersect1d(val, test)) == 0
 
 
+def test_two_ranks_with_two_workers_each_see_every_training_event_once(tmp_path):
+    """The sharding of DDP (ranks) and DataLoader workers (real worker processes), epoch by epoch."""
+    paths = _files(tmp_path)
+    data = _streaming(paths, num_workers=2, batch_size=50)
+    expected = _expected(paths, "train")
+    for epoch in (0, 1):
+        per_rank = [_indices(data.loader("train", epoch=lambda e=epoch: e, shard=(r, 2))) for r in (0, 1)]
+        np.testing.assert_array_equal(np.sort(np.concatenate(per_rank)), expected)
+        assert len(np.intersect1d(*per_rank)) == 0
+    lengths = {len(data.loader("train", shard=(r, 2))) for r in (0, 1)}
+    per_rank_events = -(-len(expected) // 2)
+    assert lengths == {-(-per_rank_events // 50)}
+    batches = [sum(1 for _ in data.loader("train", shard=(r, 2))) for r in (0, 1)]
+    assert batches == [lengths.pop()] * 2  # equal batch counts: DDP never waits on a rank
+
+
 def test_split_and_epoch_set_do_not_depend_on_workers_chunks_or_file_order(tmp_path):
     paths = _files(tmp_path)
     a = _streaming(paths, chunk_size=100)

@@ -11,10 +11,12 @@ from typing import Any
 import numpy as np
 
 from hepml.data.columns import needed_columns, transform
+from hepml.data.memory import file_specs, source_of
 from hepml.data.preprocess import StatsAccumulator
 from hepml.data.schema import DataSchema
-from hepml.data.streaming.data import FileSpec, StreamingData, file_specs
+from hepml.data.streaming.data import FileSpec, StreamingData
 from hepml.data.streaming.files import Chunk, read_range
+from hepml.data.streaming.split import SPLITS
 from hepml.data.streaming.stream import ChunkReader
 
 
@@ -36,20 +38,23 @@ def _schema_transform(schema: DataSchema, raw: Mapping[str, Any], **kwargs: Any)
     return transform(schema, raw, **kwargs)
 
 
-def schema_files(schema: DataSchema, files: Sequence[str] | Mapping[str, Sequence[str]] | None,
-                 eval_all: bool, options: Mapping[str, Any]) -> list[FileSpec]:
-    """File specs of ``data.files`` or, when the schema has sources, of every source's files."""
-    if not schema.sources:
-        return file_specs(files or [], eval_all, options)
-    return [FileSpec(str(p), "test" if eval_all else None, src,
-                     {**options, "tree": src.tree or options.get("tree"), "source_index": i})
-            for i, src in enumerate(schema.sources) for p in src.files]
+def stream_specs(schema: DataSchema, files: Sequence[str] | Mapping[str, Sequence[str]] | None,
+                 eval_all: bool = False, reader_options: Mapping[str, Any] | None = None) -> list[FileSpec]:
+    """The files of ``data.files`` (globs expanded; a ``{train, val, test}`` mapping fixes each
+    file's split) or of every source, with their reader options; all test with ``eval_all``."""
+    options = dict(reader_options or {})
+    if isinstance(files, Mapping):
+        groups = [(split, file_specs(schema, list(files.get(split) or []), options)) for split in SPLITS]
+    else:
+        groups = [(None, file_specs(schema, list(files or []), options))]
+    return [FileSpec(s.path, "test" if eval_all else split, source_of(schema, s),
+                     {**s.kwargs, "source_index": s.source})
+            for split, specs in groups for s in specs]
 
 
 def build_streaming(
-    schema: DataSchema, files: Sequence[str] | Mapping[str, Sequence[str]] | None,
-    *, eval_all: bool = False,
-    reader_options: Mapping[str, Any] | None = None, **options: Any,
+    schema: DataSchema, files: Sequence[str] | Mapping[str, Sequence[str]] | None = None, *,
+    eval_all: bool = False, reader_options: Mapping[str, Any] | None = None, **options: Any,
 ) -> StreamingData:
     """The streaming data of ``schema`` over ``files`` (or its sources).
 
@@ -60,7 +65,9 @@ def build_streaming(
     for src in schema.sources:
         columns[src.name] = needed_columns(schema, src)
     reader = ChunkReader(columns, partial(_schema_transform, schema))
-    specs = schema_files(schema, files, eval_all, reader_options or {})
+    specs = stream_specs(schema, files, eval_all, reader_options)
+    if not specs:
+        raise ValueError("data.files is empty: name at least one data file (or data.sources)")
     selection = schema.selection
     return StreamingData(
         specs, reader, partial(StatsAccumulator, schema),

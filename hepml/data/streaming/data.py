@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,7 +167,8 @@ class StreamingData:
         return acc.result()
 
     # ------------------------------------------------------------------ loaders
-    def stream(self, split: str, shuffle: bool | None = None) -> EventStream:
+    def stream(self, split: str, shuffle: bool | None = None,
+               shard: tuple[int, int] | None = None) -> EventStream:
         """The :class:`EventStream` of a split (training shuffles by default)."""
         self.setup()
         train = split == "train"
@@ -175,11 +176,27 @@ class StreamingData:
             self.reader, self.chunks, self.counts[:, SPLITS.index(split)], split, self.fractions,
             self.split_seed, self.batch_size if train else self.eval_batch_size,
             shuffle=train if shuffle is None else shuffle, buffer_size=self.buffer_size,
-            seed=self.split_seed,
+            seed=self.split_seed, shard=shard,
         )
 
-    def loader(self, split: str, epoch: Callable[[], int] | None = None) -> StreamLoader:
-        return StreamLoader(self.stream(split), self.num_workers, epoch)
+    def loader(self, split: str, epoch: Callable[[], int] | None = None,
+               shard: tuple[int, int] | None = None) -> StreamLoader:
+        """The loader of a split: ``epoch`` returns the current epoch (else passes are counted);
+        ``shard`` is ``(rank, world)`` outside ``torch.distributed``."""
+        return StreamLoader(self.stream(split, shard=shard), self.num_workers, epoch)
+
+    def events(self, split: str, limit: int) -> Arrays:
+        """The first ``limit`` events of a split (in file order) as one set of arrays."""
+        parts, n = [], 0
+        for arrays in self.split_chunks(split):
+            if n >= limit:
+                break
+            m = min(len(arrays["entry"]), limit - n)
+            parts.append((arrays, np.arange(m)))
+            n += m
+        if not parts:
+            raise ValueError(f"the {split} split is empty")
+        return gather(parts)
 
     def split_chunks(self, split: str) -> Iterator[Arrays]:
         """The events of a split chunk by chunk, in file order, with ``index`` set (for evaluation)."""
@@ -192,14 +209,3 @@ class StreamingData:
             arrays["index"] = arrays["entry"] + chunk.file.offset
             rows = np.flatnonzero(chunk_split(chunk, arrays["entry"], self.fractions, self.split_seed) == code)
             yield gather([(arrays, rows)])
-
-
-def file_specs(files: Sequence[str] | Mapping[str, Sequence[str]], eval_all: bool = False,
-               options: Mapping[str, Any] | None = None) -> list[FileSpec]:
-    """File specs from ``data.files``: a list (hash split; all test with ``eval_all``) or a
-    ``{train, val, test}`` mapping (the split of each file fixed)."""
-    options = dict(options or {})
-    if isinstance(files, Mapping):
-        return [FileSpec(str(p), "test" if eval_all else split, None, options)
-                for split in SPLITS for p in files.get(split) or []]
-    return [FileSpec(str(p), "test" if eval_all else None, None, options) for p in files]

@@ -12,6 +12,7 @@ per tensor); the loader turns them into tensors without a copy in the main proce
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,9 @@ from hepml.data.streaming.shard import batches_per_rank, chunk_order, plan
 from hepml.data.streaming.split import SPLITS, split_codes
 
 log = logging.getLogger(__name__)
+# Lightning warns that a length of an IterableDataset may be wrong with workers; an EventStream's
+# length is exact for any number of workers (each yields its planned block of batches)
+warnings.filterwarnings("ignore", message="Your `IterableDataset` has `__len__` defined")
 
 Arrays = dict[str, Any]
 Part = tuple[Arrays, np.ndarray]
@@ -114,12 +118,14 @@ class EventStream(IterableDataset):
     shuffle : shuffle chunk order per epoch and events in the buffer.
     buffer_size : events of the split pooled (and mixed) at once per worker when shuffling.
     seed : seed of the chunk order and the buffer permutations (with the epoch).
+    shard : ``(rank, world)`` to read one shard without ``torch.distributed`` (another launcher);
+        None takes them from ``torch.distributed`` (rank 0 of 1 outside DDP).
     """
 
     def __init__(
         self, reader: ChunkReader, chunks: Sequence[Chunk], counts: np.ndarray, split: str,
         fractions: Sequence[float], split_seed: int, batch_size: int, shuffle: bool = False,
-        buffer_size: int = 100_000, seed: int = 0,
+        buffer_size: int = 100_000, seed: int = 0, shard: tuple[int, int] | None = None,
     ):
         if batch_size < 1 or buffer_size < 1:
             raise ValueError(f"batch_size and buffer_size must be positive, got {batch_size}, {buffer_size}")
@@ -129,21 +135,21 @@ class EventStream(IterableDataset):
         self.fractions, self.split_seed = tuple(fractions), split_seed
         self.batch_size = batch_size
         self.shuffle, self.buffer_size, self.seed = shuffle, buffer_size, seed
-        self.epoch, self.rank, self.world = 0, 0, 1
+        self.shard = shard
+        self.epoch, (self.rank, self.world) = 0, shard or (0, 1)
 
     @property
     def n_events(self) -> int:
         return int(self.counts.sum())
 
-    def configure(self, epoch: int, rank: int | None = None, world: int | None = None) -> None:
-        """Set the epoch (chunk order, permutations) and the DDP rank before an iteration."""
+    def configure(self, epoch: int) -> None:
+        """Set the epoch (chunk order, permutations) and the rank before an iteration."""
         self.epoch = int(epoch)
-        if rank is None or world is None:
-            rank, world = _distributed()
-        self.rank, self.world = rank, world
+        self.rank, self.world = self.shard or _distributed()
 
     def __len__(self) -> int:
-        return batches_per_rank(self.n_events, _distributed()[1], self.batch_size)
+        """Batches of this rank (the same on every rank)."""
+        return batches_per_rank(self.n_events, (self.shard or _distributed())[1], self.batch_size)
 
     def __iter__(self) -> Iterator[Arrays]:
         info = get_worker_info()
@@ -237,7 +243,10 @@ class StreamLoader(DataLoader):
         self._passes = 0
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        # a generator: the pass (and its epoch) starts at the first batch asked for, not at
+        # iter(), which Lightning calls before it moves to the next epoch
         epoch = self._epoch_fn() if self._epoch_fn is not None else self._passes
         self._passes += 1
         self.dataset.configure(epoch)
-        return map(_to_tensors, super().__iter__())
+        for batch in super().__iter__():
+            yield _to_tensors(batch)
