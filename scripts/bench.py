@@ -1,7 +1,9 @@
-"""Throughput benchmarks (``make bench``): sample generation and training, printed as tables.
+"""Throughput benchmarks (``make bench``): sample generation, training and the data loader
+(in memory and streaming, jets/s and peak memory), printed as tables.
 
 Arguments are passed on to ``scripts/bench_generate.py`` (``--sample NAME``, ``--n-events N``,
-``--workers 1 2``, ``--chunk-size C``); ``scripts/bench_train.py`` runs with its defaults.
+``--workers 1 2``, ``--chunk-size C``); ``scripts/bench_train.py`` and ``scripts/bench_loader.py``
+run with their defaults.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import sys
 
 from bench_generate import main as bench_generate  # scripts/ is on sys.path when run as a script
+from bench_loader import main as bench_loader
 from bench_train import main as bench_train
 
 if __name__ == "__main__":
     bench_generate(sys.argv[1:])
     bench_train([])
+    bench_loader([])
