@@ -253,3 +253,19 @@ def test_statistics_cache_is_atomic_and_survives_a_bad_file(tmp_path, monkeypatc
 def _raise_write_error(path, what):
     with atomic_path(path, what):
         raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_config_changes_list_what_a_resume_would_change():
+    from hepml.pipelines.rundir import config_changes
+
+    old = {"optimizer": {"lr": 0.001}, "callbacks": {"early_stopping": None, "progress_bar": {"x": 1}},
+           "trainer": {"max_epochs": 2, "devices": 1}, "paths": {"output_dir": "a"}}
+    new = {"optimizer": {"lr": 0.01, "foreach": True}, "callbacks": {"early_stopping": {"patience": 6}},
+           "trainer": {"max_epochs": 9, "devices": 2}, "paths": {"output_dir": "b"}}
+    assert config_changes(old, new) == {
+        "callbacks.early_stopping": [None, {"patience": 6}],
+        "optimizer.foreach": ["<unset>", True],
+        "optimizer.lr": [0.001, 0.01],
+        "trainer.devices": [1, 2],
+    }
+    assert config_changes(old, old) == {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ from hepml.errors import HepmlError
 from hepml.record import read_checkpoint
 
 log = logging.getLogger(__name__)
+
+# ExactResume makes hepml's loaders resume mid-epoch exactly; Lightning cannot know and warns
+warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
 
 
 class TrainingInterrupted(HepmlError):

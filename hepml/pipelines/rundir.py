@@ -40,7 +40,7 @@ LOCK_NAME = ".hepml.lock"
 # config keys a resume may change without resume_changed=true: they do not change what is trained
 FREE_KEYS = (
     "paths", "ckpt_path", "auto_resume", "resume_changed", "retrain", "trust_checkpoint",
-    "evaluate", "plots", "task_name", "logger", "callbacks.progress_bar", "trainer.max_epochs",
+    "evaluate", "plots", "verbose", "task_name", "logger", "optimized_metric", "requeue", "predictions", "callbacks.progress_bar", "trainer.max_epochs",
     "trainer.max_time", "trainer.enable_progress_bar", "trainer.enable_model_summary",
     "trainer.log_every_n_steps", "data.num_workers", "data.cache_dir", "data.eval_batch_size",
 )
@@ -223,25 +223,25 @@ def _clear(out_dir: Path) -> None:
         log.info("retrain=true: removed %s of the previous run in %s", removed, out_dir)
 
 
+UNSET = "<unset>"
+
+
 def config_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
-    """``{dotted key: [old, new]}`` for every value that differs, apart from :data:`FREE_KEYS`."""
-    a, b = _flatten(old), _flatten(new)
-    out = {}
-    for key in sorted(set(a) | set(b)):
-        if any(key == f or key.startswith(f + ".") for f in FREE_KEYS):
-            continue
-        if a.get(key, "<unset>") != b.get(key, "<unset>"):
-            out[key] = [a.get(key, "<unset>"), b.get(key, "<unset>")]
+    """``{dotted key: [old, new]}`` for every value that differs, apart from :data:`FREE_KEYS`;
+    a section present on one side only is one entry (``callbacks.early_stopping: None -> {...}``)."""
+    out: dict[str, list[Any]] = {}
+    _diff(old, new, "", out)
     return out
 
 
-def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(node, dict) and node:
-        out: dict[str, Any] = {}
-        for k, v in node.items():
-            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
-        return out
-    return {prefix: node}
+def _diff(a: Any, b: Any, key: str, out: dict[str, list[Any]]) -> None:
+    if key and any(key == f or key.startswith(f + ".") for f in FREE_KEYS):
+        return
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            _diff(a.get(k, UNSET), b.get(k, UNSET), f"{key}.{k}" if key else str(k), out)
+    elif a != b:
+        out[key] = [a, b]
 
 
 def _describe(changes: dict[str, list[Any]], limit: int = 8) -> str:
