@@ -16,7 +16,8 @@ import numpy as np
 
 from hepml.atomic import atomic_path
 
-REQUIRED = {"regression": ("pred", "truth"), "classification": ("score", "label")}
+REQUIRED = {"regression": ("pred", "truth"), "classification": ("score", "label"),
+            "reconstruction": ("score",)}
 
 
 def write_predictions(path: str | Path, columns: dict[str, np.ndarray], task: str, info: dict[str, Any]) -> Path:

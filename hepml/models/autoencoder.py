@@ -42,8 +42,15 @@ class DenseAutoencoder(nn.Module):
     activation, batch_norm, dropout : of the hidden layers.
     """
 
-    def __init__(self, image_shape: Sequence[int], hidden: Sequence[int] = (128, 64), latent: int = 8,
-                 activation: str = "ReLU", batch_norm: bool = False, dropout: float = 0.0):
+    def __init__(
+        self,
+        image_shape: Sequence[int],
+        hidden: Sequence[int] = (128, 64),
+        latent: int = 8,
+        activation: str = "ReLU",
+        batch_norm: bool = False,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.image_shape = _shape(image_shape)
         n = math.prod(self.image_shape)
@@ -54,8 +61,10 @@ class DenseAutoencoder(nn.Module):
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         if tuple(images.shape[1:]) != self.image_shape:
-            raise ValueError(f"DenseAutoencoder expects images [B, {', '.join(map(str, self.image_shape))}], "
-                             f"got {tuple(images.shape)}")
+            raise ValueError(
+                f"DenseAutoencoder expects images [B, {', '.join(map(str, self.image_shape))}], "
+                f"got {tuple(images.shape)}"
+            )
         return self.encoder(images.flatten(1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -75,8 +84,15 @@ class ConvAutoencoder(nn.Module):
     activation, batch_norm : of the convolutions.
     """
 
-    def __init__(self, image_shape: Sequence[int], channels: Sequence[int] = (16, 32), latent: int = 16,
-                 kernel_sizes: int | Sequence[int] = 3, activation: str = "ReLU", batch_norm: bool = False):
+    def __init__(
+        self,
+        image_shape: Sequence[int],
+        channels: Sequence[int] = (16, 32),
+        latent: int = 16,
+        kernel_sizes: int | Sequence[int] = 3,
+        activation: str = "ReLU",
+        batch_norm: bool = False,
+    ):
         super().__init__()
         self.image_shape = _shape(image_shape)
         if not channels:
@@ -90,8 +106,12 @@ class ConvAutoencoder(nn.Module):
         for _ in channels:
             ph, pw = self.sizes[-1]
             self.sizes.append(((ph + 1) // 2, (pw + 1) // 2))
-        self.encoder = nn.Sequential(*(ConvBlock(widths[i], widths[i + 1], kernels[i], batch_norm, activation,
-                                                 stride=2) for i in range(len(channels))))
+        self.encoder = nn.Sequential(
+            *(
+                ConvBlock(widths[i], widths[i + 1], kernels[i], batch_norm, activation, stride=2)
+                for i in range(len(channels))
+            )
+        )
         bh, bw = self.sizes[-1]
         self.bottleneck = (channels[-1], bh, bw)
         n_flat = channels[-1] * bh * bw
@@ -100,16 +120,24 @@ class ConvAutoencoder(nn.Module):
         up = []
         for i in reversed(range(len(channels))):
             last = i == 0
-            up.append(nn.Conv2d(widths[i + 1], widths[i] if not last else channels[0], kernels[i],
-                                padding=kernels[i] // 2))
+            up.append(
+                nn.Conv2d(
+                    widths[i + 1],
+                    widths[i] if not last else channels[0],
+                    kernels[i],
+                    padding=kernels[i] // 2,
+                )
+            )
         self.up = nn.ModuleList(up)
         self.up_act = nn.ModuleList(activation_layer(activation) for _ in up)
         self.out = nn.Conv2d(channels[0], c, 3, padding=1)
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         if tuple(images.shape[1:]) != self.image_shape:
-            raise ValueError(f"ConvAutoencoder expects images [B, {', '.join(map(str, self.image_shape))}], "
-                             f"got {tuple(images.shape)}")
+            raise ValueError(
+                f"ConvAutoencoder expects images [B, {', '.join(map(str, self.image_shape))}], "
+                f"got {tuple(images.shape)}"
+            )
         return self.to_latent(self.encoder(images).flatten(1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

@@ -70,31 +70,43 @@ class CNN(nn.Module):
         self.n_scalar_features = n_scalar_features
         self.head = head
         pools = per_layer(pooling, len(channels), "pooling")
-        self.features = conv_stack(n_channels, channels, kernel_sizes, pools, residual, batch_norm,
-                                   activation, dropout)
+        self.features = conv_stack(
+            n_channels, channels, kernel_sizes, pools, residual, batch_norm, activation, dropout
+        )
         if head == "flatten":
             if image_size is None or len(image_size) != 2:
-                raise ValueError("head=flatten needs image_size [H, W] (e.g. ${image_size:${data.inputs.images}})")
+                raise ValueError(
+                    "head=flatten needs image_size [H, W] "
+                    "(e.g. ${image_size:${data.inputs.images}})"
+                )
             self.image_size = (int(image_size[0]), int(image_size[1]))
             h, w = pooled_size(self.image_size, pools)
             n_flat = channels[-1] * h * w
         else:
-            self.image_size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
+            self.image_size = (
+                None if image_size is None else (int(image_size[0]), int(image_size[1]))
+            )
             n_flat = channels[-1]
-        self.dense = MLP(n_flat + n_scalar_features, n_outputs, hidden, activation, batch_norm, dropout)
+        self.dense = MLP(
+            n_flat + n_scalar_features, n_outputs, hidden, activation, batch_norm, dropout
+        )
 
     @property
     def first_conv(self) -> nn.Conv2d:
-        """The first convolution (its filters ``[channels[0], C, k, k]`` are what the lecture shows)."""
+        """The first convolution: its filters ``[channels[0], C, k, k]`` are the lecture's."""
         return self.features[0].conv
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """The image features before the dense layers, ``[B, n_flat]``."""
         if images.ndim != 4 or images.shape[1] != self.n_channels:
-            raise ValueError(f"CNN expects images [B, {self.n_channels}, H, W], got {tuple(images.shape)}")
+            raise ValueError(
+                f"CNN expects images [B, {self.n_channels}, H, W], got {tuple(images.shape)}"
+            )
         if self.head == "flatten" and tuple(images.shape[-2:]) != self.image_size:
-            raise ValueError(f"CNN was built for {list(self.image_size)} images (head=flatten), got "
-                             f"{list(images.shape[-2:])}")
+            raise ValueError(
+                f"CNN was built for {list(self.image_size)} images (head=flatten), got "
+                f"{list(images.shape[-2:])}"
+            )
         h = self.features(images)
         if self.head == "flatten":
             return h.flatten(1)

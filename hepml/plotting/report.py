@@ -23,6 +23,7 @@ import numpy as np
 
 from hepml.metrics.roc import roc_curve
 from hepml.metrics.uncertainty import effective_entries
+from hepml.plotting.anomaly import plot_anomaly
 from hepml.plotting.binning import observer_binning
 from hepml.plotting.efficiency import plot_efficiency_vs
 from hepml.plotting.labels import axis_label, decay_mode_name, display_name, variable_label
@@ -97,8 +98,11 @@ def make_plots(
         files = _regression(columns, info, out_dir, options)
     elif task == "classification":
         files = _classification(columns, info, out_dir, options)
+    elif task == "reconstruction":
+        files = plot_anomaly(columns, info, out_dir, options)
     else:
-        raise ValueError(f"unknown task kind {task!r}; expected regression or classification")
+        raise ValueError(f"unknown task kind {task!r}; expected regression, classification or "
+                         "reconstruction")
     files = [Path(f) for f in files]
     log.info("Wrote %d plot files to %s", len(files), out_dir)
     if page:

@@ -16,7 +16,9 @@ from hepml.models.mlp import activation_layer
 
 def _check_kernel(kernel_size: int) -> int:
     if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(f"kernel sizes must be odd positive integers (same padding), got {kernel_size!r}")
+        raise ValueError(
+            f"kernel sizes must be odd positive integers (same padding), got {kernel_size!r}"
+        )
     return kernel_size
 
 
@@ -26,8 +28,10 @@ def per_layer(value: int | Sequence[int], n: int, name: str) -> list[int]:
         return [value] * n
     values = [int(v) for v in value]
     if len(values) != n:
-        raise ValueError(f"{name} has {len(values)} entries for {n} convolutional layers: give one "
-                         "per entry of `channels`, or a single number")
+        raise ValueError(
+            f"{name} has {len(values)} entries for {n} convolutional layers: give one "
+            "per entry of `channels`, or a single number"
+        )
     return values
 
 
@@ -45,8 +49,17 @@ class ConvBlock(nn.Module):
     stride : convolution stride (the autoencoder's encoder downsamples with 2).
     """
 
-    def __init__(self, n_in: int, n_out: int, kernel_size: int = 3, batch_norm: bool = True,
-                 activation: str = "ReLU", pool: int = 1, dropout: float = 0.0, stride: int = 1):
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        kernel_size: int = 3,
+        batch_norm: bool = True,
+        activation: str = "ReLU",
+        pool: int = 1,
+        dropout: float = 0.0,
+        stride: int = 1,
+    ):
         super().__init__()
         k = _check_kernel(kernel_size)
         self.conv = nn.Conv2d(n_in, n_out, k, stride=stride, padding=k // 2, bias=not batch_norm)
@@ -72,8 +85,16 @@ class ResidualBlock(nn.Module):
     The first convolution is ``conv`` (the filters an interpretation reads).
     """
 
-    def __init__(self, n_in: int, n_out: int, kernel_size: int = 3, batch_norm: bool = True,
-                 activation: str = "ReLU", pool: int = 1, dropout: float = 0.0):
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        kernel_size: int = 3,
+        batch_norm: bool = True,
+        activation: str = "ReLU",
+        pool: int = 1,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         k = _check_kernel(kernel_size)
         self.conv = nn.Conv2d(n_in, n_out, k, padding=k // 2, bias=not batch_norm)
@@ -95,10 +116,17 @@ class ResidualBlock(nn.Module):
         return self.tail(self.act2(y + self.skip(x)))
 
 
-def conv_stack(n_channels: int, channels: Sequence[int], kernel_sizes: int | Sequence[int] = 3,
-               pooling: int | Sequence[int] = 1, residual: bool = False, batch_norm: bool = True,
-               activation: str = "ReLU", dropout: float = 0.0) -> nn.Sequential:
-    """``len(channels)`` blocks (:class:`ConvBlock`, or :class:`ResidualBlock` with ``residual``)."""
+def conv_stack(
+    n_channels: int,
+    channels: Sequence[int],
+    kernel_sizes: int | Sequence[int] = 3,
+    pooling: int | Sequence[int] = 1,
+    residual: bool = False,
+    batch_norm: bool = True,
+    activation: str = "ReLU",
+    dropout: float = 0.0,
+) -> nn.Sequential:
+    """``len(channels)`` blocks: :class:`ConvBlock`, or :class:`ResidualBlock` (``residual``)."""
     if not channels:
         raise ValueError("channels needs at least one entry (the first convolution's filters)")
     n = len(channels)
@@ -106,8 +134,12 @@ def conv_stack(n_channels: int, channels: Sequence[int], kernel_sizes: int | Seq
     pools = per_layer(pooling, n, "pooling")
     block = ResidualBlock if residual else ConvBlock
     widths = [n_channels, *channels]
-    return nn.Sequential(*(block(widths[i], widths[i + 1], kernels[i], batch_norm, activation, pools[i],
-                                 dropout) for i in range(n)))
+    return nn.Sequential(
+        *(
+            block(widths[i], widths[i + 1], kernels[i], batch_norm, activation, pools[i], dropout)
+            for i in range(n)
+        )
+    )
 
 
 def pooled_size(size: Sequence[int], pooling: Sequence[int]) -> tuple[int, int]:
@@ -117,6 +149,8 @@ def pooled_size(size: Sequence[int], pooling: Sequence[int]) -> tuple[int, int]:
         if p > 1:
             h, w = h // p, w // p
     if h < 1 or w < 1:
-        raise ValueError(f"an image of {list(size)} pixels vanishes under the pooling {list(pooling)}: "
-                         "pool less (entries of 1 keep the size)")
+        raise ValueError(
+            f"an image of {list(size)} pixels vanishes under the pooling {list(pooling)}: "
+            "pool less (entries of 1 keep the size)"
+        )
     return h, w
