@@ -269,3 +269,29 @@ def test_config_changes_list_what_a_resume_would_change():
         "trainer.devices": [1, 2],
     }
     assert config_changes(old, old) == {}
+
+
+def test_trust_checkpoint_lifts_the_allow_list_only(tmp_path):
+    from hepml.pipelines.common import load_checkpoint
+
+    config = {"model": {"_target_": "mypackage.models.MyNet"}}
+    path = _save(tmp_path / "own.ckpt", {"hepml": {"config": config}, "state_dict": {}})
+    with pytest.raises(UntrustedCheckpointError, match="mypackage.models.MyNet"):
+        load_checkpoint(path)
+    assert load_checkpoint(path, trust=True)["hepml"]["config"] == config
+    evil = _save(tmp_path / "evil.ckpt", {"hepml": {"config": config}, "x": Touch(tmp_path / "pwned")})
+    with pytest.raises(UntrustedCheckpointError, match="would run code"):
+        load_checkpoint(evil, trust=True)  # never unpickles code, trusted or not
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_unwritable_run_directory_is_named(tmp_path, monkeypatch):
+    from hepml.pipelines import rundir
+
+    def denied(self, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", denied)
+    with pytest.raises(WriteError, match=r"lock file of the run directory .*no permission to write there"):
+        with rundir.run_dir_lock(tmp_path / "run"):
+            pass

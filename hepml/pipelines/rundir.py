@@ -30,6 +30,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from hepml.atomic import WriteError, error_code
 from hepml.config import to_container
 from hepml.errors import HepmlError
 from hepml.record import RunRecord, current_fingerprints, read_checkpoint, utc_now
@@ -75,8 +76,11 @@ def run_dir_lock(out_dir: str | Path) -> Iterator[None]:
         yield
         return
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(out_dir / LOCK_NAME, "a+")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(out_dir / LOCK_NAME, "a+")
+    except OSError as err:
+        raise WriteError(out_dir / LOCK_NAME, "lock file of the run directory", err, error_code(err)) from err
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
