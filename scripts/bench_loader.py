@@ -129,14 +129,15 @@ def measure(files: list[str], streaming: bool) -> dict:
 
 
 # --------------------------------------------------------------------------------- the parent
-def _tree_rss(pid: int) -> float:
-    """Resident GB of a process and its descendants (Linux /proc), 0 when it is gone."""
+def _tree_pss(pid: int) -> float:
+    """Proportional set size (GB) of a process and its descendants (Linux /proc): pages shared by
+    the main process and its forked loader worker count once, 0 when it is gone."""
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/status") as f:
-                total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS"))
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
             with open(f"/proc/{p}/task/{p}/children") as f:
                 todo += [int(c) for c in f.read().split()]
         except (OSError, StopIteration):
@@ -150,7 +151,7 @@ def run_child(n_jets: int, streaming: bool, max_rss_gb: float, compression: str 
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, start_new_session=True)
     peak = 0.0
     while proc.poll() is None:
-        peak = max(peak, _tree_rss(proc.pid))
+        peak = max(peak, _tree_pss(proc.pid))
         if peak > max_rss_gb:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -160,7 +161,7 @@ def run_child(n_jets: int, streaming: bool, max_rss_gb: float, compression: str 
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode})")
     result = json.loads(out.strip().splitlines()[-1])
-    result["rss_sampled_gb"] = peak
+    result["pss_gb"] = peak
     return result
 
 
@@ -202,8 +203,8 @@ def report(rows: list[dict]) -> None:
     from rich.table import Table
 
     table = Table(title=f"loader alone: one epoch, batch {BATCH}, 1 worker, HDF5, range over runs")
-    for col in ("mode", "HDF5", "jets", "jets/s", "first batch s", "setup s", "peak RSS GB (main + worker)",
-                "sampled RSS GB"):
+    for col in ("mode", "HDF5", "jets", "jets/s", "first batch s", "setup s", "peak memory GB (PSS)",
+                "peak RSS GB main / worker"):
         table.add_column(col, justify="right")
     for streaming, comp in ((True, "lzf"), (True, "none"), (False, "lzf")):
         for n in sorted({r["jets"] for r in rows}):
@@ -213,22 +214,25 @@ def report(rows: list[dict]) -> None:
             if not runs:
                 continue
             if not done:
-                table.add_row(mode, comp, f"{n:,}", "-", "-", "-", f"> {runs[0]['killed_above_gb']:.1f} (stopped)", "-")
+                table.add_row(mode, comp, f"{n:,}", "-", "-", "-", f"> {runs[0]['killed_above_gb']:.1f} (stopped)",
+                              "-")
                 continue
             table.add_row(mode, comp, f"{n:,}", _range([r["jets_per_s"] for r in done], ",.0f"),
                           _range([r["first_batch_s"] for r in done], ".2f"),
                           _range([r["setup_s"] for r in done], ".1f"),
-                          _range([r["rss_main_gb"] + r["rss_worker_gb"] for r in done], ".2f"),
-                          _range([r["rss_sampled_gb"] for r in done], ".2f"))
+                          _range([r["pss_gb"] for r in done], ".2f"),
+                          f"{_range([r['rss_main_gb'] for r in done], '.2f')} / "
+                          f"{_range([r['rss_worker_gb'] for r in done], '.2f')}")
     Console(width=150).print(table)
-    stream = {n: [r["rss_main_gb"] + r["rss_worker_gb"] for r in rows
-                  if r["jets"] == n and r["streaming"] and r["compression"] == "lzf" and "jets_per_s" in r]
-              for n in {r["jets"] for r in rows}}
-    sizes = sorted(n for n, v in stream.items() if v)
-    if len(sizes) > 1:
-        ratio = max(stream[sizes[-1]]) / min(stream[sizes[0]])
-        print(f"streaming peak RSS, {sizes[-1]:,} vs {sizes[0]:,} jets: x{ratio:.2f} (flat within 20%: "
-              f"{'yes' if ratio <= 1.2 else 'no'})")
+    for streaming in (True, False):
+        peaks = {n: [r["pss_gb"] for r in rows if r["jets"] == n and r["streaming"] == streaming
+                     and r["compression"] == "lzf" and "jets_per_s" in r] for n in {r["jets"] for r in rows}}
+        sizes = sorted(n for n, v in peaks.items() if v)
+        if len(sizes) > 1:
+            lo, hi = min(peaks[sizes[0]]), max(peaks[sizes[-1]])
+            verdict = f" (flat within 20%: {'yes' if hi / lo <= 1.2 else 'no'})" if streaming else ""
+            print(f"{'streaming' if streaming else 'in memory'} peak memory, {sizes[-1]:,} vs {sizes[0]:,} "
+                  f"jets: x{hi / lo:.2f}{verdict}")
 
 
 if __name__ == "__main__":

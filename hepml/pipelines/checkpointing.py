@@ -81,6 +81,8 @@ class ExactResume(Callback):
                 sampler = getattr(loader, "sampler", None)
                 if hasattr(sampler, "skip_batches"):
                     sampler.skip_batches(done)
+                elif hasattr(loader, "skip_batches"):  # streaming loaders skip in their workers
+                    loader.skip_batches(done)
             log.info("Resuming epoch %d after its first %d batches", trainer.current_epoch, done)
         for optimizer in trainer.optimizers if self.optimizer_values else []:
             for group in optimizer.param_groups:

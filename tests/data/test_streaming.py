@@ -265,3 +265,17 @@ def test_hdf5_written_with_a_fast_filter_streams_the_same(tmp_path, compression)
     np.testing.assert_array_equal(_indices(a.loader("val")), _indices(b.loader("val")))
     with pytest.raises(ValueError, match="gzip, lzf or None"):
         io.write_columns(tmp_path / "x.h5", cols, compression="zstd")
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_pass_resumed_mid_epoch_yields_the_batches_after_the_skipped_ones(tmp_path, workers):
+    paths = _files(tmp_path)
+    data = _streaming(paths, num_workers=workers, batch_size=40)
+    loader = data.loader("train", epoch=lambda: 3)
+    full = [b["index"].numpy() for b in loader]
+    loader.skip_batches(7)
+    resumed = [b["index"].numpy() for b in loader]
+    assert len(resumed) == len(full) - 7
+    for a, b in zip(full[7:], resumed, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert len([b for b in loader]) == len(full)  # the skip applies to one pass only

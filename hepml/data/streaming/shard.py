@@ -87,3 +87,19 @@ def plan(
     if last <= first:
         return [], np.zeros(0, dtype=np.int64)
     return pieces(counts, order, int(edges[first]), int(edges[last])), np.diff(edges[first : last + 1])
+
+
+def worker_skips(n_batches: int, n_workers: int, skip: int) -> list[int]:
+    """How many of its batches each worker leaves out so that a pass starts after the first
+    ``skip`` batches the DataLoader would yield (it takes one batch from each worker in turn,
+    passing over the workers that are done)."""
+    left = [b - a for a, b in (worker_batches(n_batches, w, n_workers) for w in range(n_workers))]
+    out = [0] * n_workers
+    w = 0
+    for _ in range(min(skip, n_batches)):
+        while left[w] == 0:
+            w = (w + 1) % n_workers
+        out[w] += 1
+        left[w] -= 1
+        w = (w + 1) % n_workers
+    return out

@@ -22,7 +22,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from hepml.data.streaming.files import Chunk, read_range
-from hepml.data.streaming.shard import batches_per_rank, chunk_order, plan
+from hepml.data.streaming.shard import batches_per_rank, chunk_order, plan, worker_skips
 from hepml.data.streaming.split import SPLITS, split_codes
 
 log = logging.getLogger(__name__)
@@ -137,14 +137,16 @@ class EventStream(IterableDataset):
         self.shuffle, self.buffer_size, self.seed = shuffle, buffer_size, seed
         self.shard = shard
         self.epoch, (self.rank, self.world) = 0, shard or (0, 1)
+        self.skip = 0
 
     @property
     def n_events(self) -> int:
         return int(self.counts.sum())
 
-    def configure(self, epoch: int) -> None:
-        """Set the epoch (chunk order, permutations) and the rank before an iteration."""
-        self.epoch = int(epoch)
+    def configure(self, epoch: int, skip: int = 0) -> None:
+        """Set the epoch (chunk order, permutations) and the rank before an iteration; ``skip``
+        leaves out the first batches of the pass (a run resumed mid-epoch)."""
+        self.epoch, self.skip = int(epoch), int(skip)
         self.rank, self.world = self.shard or _distributed()
 
     def __len__(self) -> int:
@@ -154,9 +156,17 @@ class EventStream(IterableDataset):
     def __iter__(self) -> Iterator[Arrays]:
         info = get_worker_info()
         worker, n_workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        # the DataLoader takes a batch from each worker in turn, starting at worker 0: after
+        # skipping, worker w plays the part of worker (w + skip) % n_workers of the whole pass
+        worker = (worker + self.skip) % n_workers
         order = chunk_order(len(self.chunks), self.seed, self.epoch, self.shuffle)
         todo, sizes = plan(self.counts, order, self.rank, self.world, worker, n_workers, self.batch_size)
         rng = np.random.default_rng([self.seed, self.epoch, self.rank, worker, 1])
+        if self.skip:  # the same pass as without skipping, minus the batches already trained on
+            n_batches = batches_per_rank(self.n_events, self.world, self.batch_size)
+            self._skip = worker_skips(n_batches, n_workers, self.skip)[worker]
+        else:
+            self._skip = 0
         pool: list[Part] = []
         n_pool, k = 0, 0
         for piece in todo:
@@ -194,7 +204,8 @@ class EventStream(IterableDataset):
         perm = rng.permutation(n) if self.shuffle else np.arange(n)
         pos = 0
         while k < len(sizes) and pos + sizes[k] <= n:
-            yield gather(_parts(pool, offsets, perm[pos : pos + sizes[k]]), batch=True)
+            if k >= self._skip:
+                yield gather(_parts(pool, offsets, perm[pos : pos + sizes[k]]), batch=True)
             pos += int(sizes[k])
             k += 1
         if pos == n:
@@ -240,13 +251,21 @@ class StreamLoader(DataLoader):
         super().__init__(stream, batch_size=None, num_workers=num_workers, collate_fn=_as_is,
                          prefetch_factor=prefetch_factor if num_workers else None)
         self._epoch_fn = epoch
-        self._passes = 0
+        self._passes, self._skip = 0, 0
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def skip_batches(self, n: int) -> None:
+        """Leave out the first ``n`` batches of the next pass only (a run resumed mid-epoch)."""
+        self._skip = int(n)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         # a generator: the pass (and its epoch) starts at the first batch asked for, not at
         # iter(), which Lightning calls before it moves to the next epoch
         epoch = self._epoch_fn() if self._epoch_fn is not None else self._passes
         self._passes += 1
-        self.dataset.configure(epoch)
+        skip, self._skip = self._skip, 0
+        self.dataset.configure(epoch, skip)
         for batch in super().__iter__():
             yield _to_tensors(batch)
