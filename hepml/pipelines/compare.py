@@ -16,6 +16,8 @@ import numpy as np
 
 from hepml.metrics.roc import roc_curve
 from hepml.metrics.summary import summarize
+from hepml.metrics.uncertainty import effective_entries
+from hepml.plotting.options import PlotOptions
 from hepml.plotting.roc import plot_roc
 from hepml.plotting.style import set_style
 from hepml.predictions import read_predictions
@@ -89,7 +91,7 @@ def compare(paths: list[str | Path], output: str | Path, reference: str | None =
     runs = find_runs(paths)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    rows, curves, taken = [], {}, set()
+    rows, curves, taken, energy = [], {}, set(), None
     for run in runs:
         columns, task, info = read_predictions(_predictions_file(run))
         row = _row(run, columns, task, info)
@@ -98,7 +100,10 @@ def compare(paths: list[str | Path], output: str | Path, reference: str | None =
         if task == "classification":
             is_sig = (columns["label"] == int(info.get("signal_class", 1))).astype(int)
             sig_eff, bkg_eff, _ = roc_curve(columns["score"], is_sig, columns.get("weight"))
-            curves[row["label"]] = (sig_eff, bkg_eff)
+            w, bkg = columns.get("weight"), is_sig == 0  # background count: the ROC's band
+            curves[row["label"]] = (sig_eff, bkg_eff, effective_entries(
+                None if w is None else w[bkg], n=int(bkg.sum())))
+            energy = energy or info.get("energy")
     present = [c for c in COLUMNS if any(c in r and r[c] != "" for r in rows)]
     written = [_write_csv(output / "comparison.csv", rows, ["label", *present]),
                _write_md(output / "comparison.md", rows, ["label", *present[1:]])]
@@ -107,7 +112,8 @@ def compare(paths: list[str | Path], output: str | Path, reference: str | None =
         if reference is not None and ref is None:
             raise ValueError(f"reference {reference!r} is not one of the runs {sorted(curves)}")
         set_style("CMS")
-        written += plot_roc(curves, output / "roc", reference=ref or next(iter(curves)))
+        written += plot_roc(curves, output / "roc", reference=ref or next(iter(curves)),
+                            options=PlotOptions(energy=energy))
     log.info("Compared %d runs: %s", len(rows), ", ".join(str(w) for w in written))
     return [Path(w) for w in written]
 
