@@ -55,8 +55,10 @@ def test_train_eval_plot_end_to_end(tmp_path):
     # plots are remade from the predictions file alone
     pl = tmp_path / "plots"
     _run(["plot", f"predictions={ev}/predictions.h5", f"hydra.run.dir={pl}"], tmp_path)
-    assert sorted(p.name for p in (pl / "plots").glob("*.png")) == \
-        ["response.png", "response_vs_truth.png", "truth_vs_pred.png"]
+    pngs = {p.name for p in (pl / "plots").glob("*.png")}
+    assert {"response.png", "response_vs_truth.png", "truth_vs_pred.png", "response_vs_jet_eta.png",
+            "response_vs_decay_mode.png"} <= pngs
+    assert (pl / "report.md").is_file()
 
 
 def test_bad_input_gives_a_clear_error(tmp_path):
