@@ -32,7 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def _run(command: str) -> Callable[[DictConfig], object]:
     def task(cfg: DictConfig) -> object:
-        from hepml.pipelines import evaluate, export, generate, plot, train  # heavy imports after parsing
+        # heavy imports after parsing
+        from hepml.pipelines import evaluate, export, generate, plot, train
 
         for name in ("lightning", "lightning.pytorch", "lightning.fabric"):  # Hydra prints them
             logging.getLogger(name).handlers.clear()
@@ -45,7 +46,12 @@ def _run(command: str) -> Callable[[DictConfig], object]:
             "export": export.export,
         }[command]
         try:
-            return fn(cfg)
+            result = fn(cfg)
+            if command == "train":  # a sweeper gets the one number it optimises (optimized_metric)
+                from hepml.pipelines.sweep import objective
+
+                return objective(cfg, result)
+            return result
         except (HepmlError, FileNotFoundError, ValueError, KeyError, TypeError, RuntimeError, OSError,
                 InstantiationException, KeyboardInterrupt) as err:
             # one line on stderr (the traceback with --verbose or HYDRA_FULL_ERROR=1)

@@ -22,6 +22,8 @@ from hepml.pipelines.common import build_datamodule, build_task, ensure_sample, 
 from hepml.pipelines.estimator_fit import fit_estimator
 from hepml.pipelines.evaluate import evaluate_checkpoint
 from hepml.pipelines.rundir import RunPlan, keep_csv_history, plan_run, run_dir_lock
+from hepml.pipelines.slurm import cluster_plugins, requeue_on_preemption
+from hepml.pipelines.sweep import best_validation_metrics
 from hepml.record import RunRecord
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,8 @@ def _choices() -> dict[str, str]:
 
 def _fit_lightning(cfg: DictConfig, model: nn.Module, dm, record: RunRecord, out_dir: Path, plan: RunPlan):
     task = build_task(cfg, model, dm.stats)
+    if cfg.get("compile"):  # compile=true (inductor) or a backend name
+        task.compile_model(None if cfg.compile is True else str(cfg.compile))
     record.kind = task.kind
     task.meta = record.to_dict()
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
@@ -98,15 +102,17 @@ def _fit_lightning(cfg: DictConfig, model: nn.Module, dm, record: RunRecord, out
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     keep_csv_history(loggers, plan)
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
-                                     default_root_dir=str(out_dir), plugins=[AtomicCheckpointIO()])
-    fit(trainer, task, dm, plan.resume)
+                                     default_root_dir=str(out_dir), plugins=[AtomicCheckpointIO(), *cluster_plugins()])
+    with requeue_on_preemption(bool(cfg.get("requeue", True))):  # SIGUSR1 under SLURM
+        fit(trainer, task, dm, plan.resume)
     if trainer.fast_dev_run:
         log.info("fast_dev_run: no checkpoint written, skipping test and evaluation")
         return None, {}
+    val = best_validation_metrics(trainer, task, dm)  # every rank: a collective under DDP
     if not trainer.is_global_zero:
         return None, {"rank": trainer.global_rank}
     # the test split is predicted once, by the evaluation of the best checkpoint
-    return _best_checkpoint(trainer), {}
+    return _best_checkpoint(trainer), {**dict(getattr(task, "throughput", {})), **val}
 
 
 def _best_checkpoint(trainer: L.Trainer) -> Path:

@@ -85,6 +85,11 @@ class Task(L.LightningModule):
     def set_data_stats(self, stats: Mapping[str, Any]) -> None:
         """Install the training-split statistics as buffers (before fit or load_state_dict)."""
         self.norm = InputNorm(stats["inputs"])
+    def compile_model(self, backend: str | None = None) -> None:
+        """``torch.compile`` the model in place (``nn.Module.compile``: the state dict keeps its
+        keys, so checkpoints load into an uncompiled task); ``backend`` None is inductor."""
+        self.model.compile(**({"backend": backend} if backend else {}))
+
 
     def forward(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         if self.norm is None:
