@@ -41,7 +41,7 @@ LOCK_NAME = ".hepml.lock"
 # config keys a resume may change without resume_changed=true: they do not change what is trained
 FREE_KEYS = (
     "paths", "ckpt_path", "auto_resume", "resume_changed", "retrain", "trust_checkpoint",
-    "evaluate", "plots", "verbose", "task_name", "logger", "optimized_metric", "requeue", "predictions", "callbacks.progress_bar", "trainer.max_epochs",
+    "evaluate", "plots", "verbose", "print_config", "task_name", "logger", "optimized_metric", "requeue", "predictions", "callbacks.progress_bar", "trainer.max_epochs",
     "trainer.max_time", "trainer.enable_progress_bar", "trainer.enable_model_summary",
     "trainer.log_every_n_steps", "data.num_workers", "data.cache_dir", "data.eval_batch_size",
 )
