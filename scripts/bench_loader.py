@@ -96,21 +96,21 @@ def bench_files(n_jets: int, compression: str = "lzf") -> list[str]:
 
 
 # ------------------------------------------------------------------------ one measurement (child)
-def _datamodule(files: list[str], streaming: bool):
+def _datamodule(files: list[str], streaming: bool, workers: int):
     from hepml.data.datamodule import HEPDataModule
 
     extra = {"streaming": True, **STREAMING} if streaming else {}
-    return HEPDataModule(files={"train": files}, batch_size=BATCH, num_workers=1, cache_dir=None,
+    return HEPDataModule(files={"train": files}, batch_size=BATCH, num_workers=workers, cache_dir=None,
                          **DATA, **extra)
 
 
-def measure(files: list[str], streaming: bool) -> dict:
+def measure(files: list[str], streaming: bool, workers: int = 1) -> dict:
     """Set the data module up, then time one training epoch of its loader (no model)."""
     import torch
 
     torch.set_num_threads(1)
     start = time.perf_counter()
-    dm = _datamodule(files, streaming)
+    dm = _datamodule(files, streaming, workers)
     dm.setup("fit")
     setup_s = time.perf_counter() - start
     loader = dm.train_dataloader()
@@ -145,9 +145,10 @@ def _tree_pss(pid: int) -> float:
     return total / 1024**2
 
 
-def run_child(n_jets: int, streaming: bool, max_rss_gb: float, compression: str = "lzf") -> dict:
+def run_child(n_jets: int, streaming: bool, max_rss_gb: float, compression: str = "lzf",
+              workers: int = 1) -> dict:
     cmd = [sys.executable, __file__, "--child", "stream" if streaming else "memory", "--sizes", str(n_jets),
-           "--compression", compression]
+           "--compression", compression, "--workers", str(workers)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, start_new_session=True)
     peak = 0.0
     while proc.poll() is None:
@@ -177,11 +178,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--max-rss-gb", type=float, default=8.0,
                         help="stop a measurement whose processes hold more memory (shared machines)")
     parser.add_argument("--compression", default="lzf", help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--child", choices=["memory", "stream"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     if args.child:
-        print(json.dumps(measure(bench_files(args.sizes[0], args.compression), args.child == "stream")))
+        files = bench_files(args.sizes[0], args.compression)
+        print(json.dumps(measure(files, args.child == "stream", args.workers)))
         return []
     for n in args.sizes:
         bench_files(n)
@@ -190,10 +193,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for _ in range(args.repeat):  # all sizes and modes once, then again: machine load spreads over both
         for n in args.sizes:
             for streaming in (True, False):
-                rows.append({"jets": n, "streaming": streaming, "compression": "lzf",
+                rows.append({"jets": n, "streaming": streaming, "compression": "lzf", "workers": 1,
                              **run_child(n, streaming, args.max_rss_gb)})
-        rows.append({"jets": args.sizes[0], "streaming": True, "compression": "none",
-                     **run_child(args.sizes[0], True, args.max_rss_gb, "none")})
+        n = args.sizes[0]  # for comparison: no compression; in memory without a worker process
+        rows.append({"jets": n, "streaming": True, "compression": "none", "workers": 1,
+                     **run_child(n, True, args.max_rss_gb, "none")})
+        rows.append({"jets": n, "streaming": False, "compression": "lzf", "workers": 0,
+                     **run_child(n, False, args.max_rss_gb, "lzf", 0)})
     report(rows)
     return rows
 
@@ -202,22 +208,23 @@ def report(rows: list[dict]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"loader alone: one epoch, batch {BATCH}, 1 worker, HDF5, range over runs")
-    for col in ("mode", "HDF5", "jets", "jets/s", "first batch s", "setup s", "peak memory GB (PSS)",
+    table = Table(title=f"loader alone: one epoch, batch {BATCH}, HDF5, range over runs")
+    for col in ("mode", "HDF5", "workers", "jets", "jets/s", "first batch s", "setup s", "peak memory GB (PSS)",
                 "peak RSS GB main / worker"):
         table.add_column(col, justify="right")
-    for streaming, comp in ((True, "lzf"), (True, "none"), (False, "lzf")):
+    for streaming, comp, workers in ((True, "lzf", 1), (True, "none", 1), (False, "lzf", 1), (False, "lzf", 0)):
         for n in sorted({r["jets"] for r in rows}):
-            runs = [r for r in rows if r["jets"] == n and r["streaming"] == streaming and r["compression"] == comp]
+            runs = [r for r in rows if r["jets"] == n and r["streaming"] == streaming and r["compression"] == comp
+                    and r["workers"] == workers]
             done = [r for r in runs if "jets_per_s" in r]
             mode = "streaming" if streaming else "in memory"
             if not runs:
                 continue
             if not done:
-                table.add_row(mode, comp, f"{n:,}", "-", "-", "-", f"> {runs[0]['killed_above_gb']:.1f} (stopped)",
-                              "-")
+                table.add_row(mode, comp, str(workers), f"{n:,}", "-", "-", "-",
+                              f"> {runs[0]['killed_above_gb']:.1f} (stopped)", "-")
                 continue
-            table.add_row(mode, comp, f"{n:,}", _range([r["jets_per_s"] for r in done], ",.0f"),
+            table.add_row(mode, comp, str(workers), f"{n:,}", _range([r["jets_per_s"] for r in done], ",.0f"),
                           _range([r["first_batch_s"] for r in done], ".2f"),
                           _range([r["setup_s"] for r in done], ".1f"),
                           _range([r["pss_gb"] for r in done], ".2f"),
@@ -226,7 +233,8 @@ def report(rows: list[dict]) -> None:
     Console(width=150).print(table)
     for streaming in (True, False):
         peaks = {n: [r["pss_gb"] for r in rows if r["jets"] == n and r["streaming"] == streaming
-                     and r["compression"] == "lzf" and "jets_per_s" in r] for n in {r["jets"] for r in rows}}
+                     and r["compression"] == "lzf" and r["workers"] == 1 and "jets_per_s" in r]
+                 for n in {r["jets"] for r in rows}}
         sizes = sorted(n for n, v in peaks.items() if v)
         if len(sizes) > 1:
             lo, hi = min(peaks[sizes[0]]), max(peaks[sizes[-1]])
