@@ -6,14 +6,14 @@ group choices, the versions of hepml/torch/lightning/python, the git commit of a
 fingerprint of every data file and the split definition. It travels as ``checkpoint["hepml"]``
 (:meth:`RunRecord.to_dict`), a dict of plain values, so a checkpoint loads with
 ``torch.load(weights_only=True)``: loading one never runs code (:func:`read_checkpoint`), and the
-classes its config may build are checked against an allow-list first (:func:`check_targets`).
+classes its config may build are checked against an allow-list first
+(:func:`hepml.trust.check_targets`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import importlib
 import logging
 import os
 import pickle
@@ -32,10 +32,6 @@ from hepml.errors import HepmlError
 log = logging.getLogger(__name__)
 
 SAMPLE_BYTES = 64 * 1024
-# module prefixes a checkpoint's config may name in a `_target_` (see check_targets)
-TRUSTED_PREFIXES = ("hepml.", "torch.")
-# the config sections that evaluation instantiates
-BUILT_SECTIONS = ("data", "model", "task", "loss")
 
 
 class CheckpointError(HepmlError, ValueError):
@@ -277,60 +273,3 @@ def _unsafe_global(err: BaseException) -> str:
 def _first_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return text[0][:300] if text else type(err).__name__
-
-
-def check_targets(config: dict[str, Any], source: str | Path,
-                  sections: tuple[str, ...] = BUILT_SECTIONS) -> None:
-    """Refuse a checkpoint config whose ``sections`` name a ``_target_`` outside the allow-list.
-
-    Every ``_target_`` (at any depth) must name a class under ``hepml.`` or ``torch.`` that is a
-    model, loss, optimiser, scheduler, data module or estimator. The prefix is checked before any
-    module is imported, so a hostile name is never imported either.
-
-    Raises
-    ------
-    UntrustedCheckpointError
-        Naming the config key and the target, and ``trust_checkpoint=true`` as the way out.
-    """
-    for section in sections:
-        for key, target in _targets(config.get(section), section):
-            reason = _untrusted(target)
-            if reason:
-                raise UntrustedCheckpointError(
-                    f"{source}: its config sets {key}._target_={target!r}, which {reason}; a "
-                    "checkpoint may only build hepml and torch models, losses, optimisers and data "
-                    "modules. If you trust whoever made this file, pass trust_checkpoint=true")
-
-
-def _targets(node: Any, key: str):
-    if isinstance(node, dict):
-        if "_target_" in node:
-            yield key, node["_target_"]
-        for k, v in node.items():
-            yield from _targets(v, f"{key}.{k}")
-    elif isinstance(node, (list, tuple)):
-        for i, v in enumerate(node):
-            yield from _targets(v, f"{key}[{i}]")
-
-
-def _untrusted(target: Any) -> str | None:
-    """Why ``target`` is not allowed, or None when it is."""
-    if not isinstance(target, str) or not target.startswith(TRUSTED_PREFIXES):
-        return f"is outside {' and '.join(p.rstrip('.') for p in TRUSTED_PREFIXES)}"
-    module_name, _, name = target.rpartition(".")
-    try:
-        obj = getattr(importlib.import_module(module_name), name)
-    except (ImportError, AttributeError):
-        return "does not exist in this installation"
-    if not isinstance(obj, type) or not issubclass(obj, _component_bases()):
-        return "is not a model, loss, optimiser, scheduler, data module or estimator class"
-    return None
-
-
-def _component_bases() -> tuple[type, ...]:
-    import lightning
-
-    from hepml.estimators.base import Estimator
-
-    return (torch.nn.Module, torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler,
-            torch.optim.lr_scheduler.ReduceLROnPlateau, lightning.LightningDataModule, Estimator)

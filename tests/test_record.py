@@ -20,12 +20,12 @@ from hepml.record import (
     CheckpointNotFoundError,
     RunRecord,
     UntrustedCheckpointError,
-    check_targets,
     fingerprint,
     git_commit,
     read_checkpoint,
     split_definition,
 )
+from hepml.trust import check_targets
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,8 @@ from torch import nn
 
 from hepml.atomic import write_text_atomic
 from hepml.data.datamodule import HEPDataModule
-from hepml.record import check_targets, read_checkpoint
+from hepml.record import read_checkpoint
+from hepml.trust import check_targets
 
 log = logging.getLogger(__name__)
 
