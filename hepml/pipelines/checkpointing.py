@@ -78,9 +78,10 @@ class ExactResume(Callback):
         done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
         if 0 < done < trainer.num_training_batches:
             for loader in _flat(trainer.train_dataloader):
-                sampler = getattr(loader, "sampler", None)
-                if hasattr(sampler, "skip_batches"):
-                    sampler.skip_batches(done)
+                # a streaming loader skips itself; an in-memory one through its batch sampler
+                target = loader if hasattr(loader, "skip_batches") else getattr(loader, "sampler", None)
+                if hasattr(target, "skip_batches"):
+                    target.skip_batches(done)
                 elif hasattr(loader, "skip_batches"):  # streaming loaders skip in their workers
                     loader.skip_batches(done)
             log.info("Resuming epoch %d after its first %d batches", trainer.current_epoch, done)

@@ -138,6 +138,17 @@ def test_signals_at_other_points_resume_bit_identical(data, reference, tmp_path,
     _assert_identical(run, reference, train(_cfg(data, run)))
 
 
+@pytest.mark.slow
+def test_streaming_run_resumes_bit_identical_after_sigterm(data, tmp_path):
+    stream = ("data.streaming=true", "data.chunk_size=300", "data.buffer_size=600")
+    reference = tmp_path / "reference"
+    expected = train(_cfg(data, reference, *stream))
+    run = tmp_path / "run"
+    with interrupt_at(3, 2, lambda: os.kill(os.getpid(), signal.SIGTERM)), pytest.raises(TrainingInterrupted):
+        train(_cfg(data, run, *stream))
+    _assert_identical(run, (reference, expected), train(_cfg(data, run, *stream)))
+
+
 KILL_SCRIPT = """
 import os, signal, sys
 sys.path.insert(0, {tests!r})
