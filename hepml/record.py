@@ -238,7 +238,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path} is not a PyTorch checkpoint (no zip archive; a plain pickle "
                               "or another format): hepml reads checkpoints written by hepml train")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except pickle.UnpicklingError as err:
         raise UntrustedCheckpointError(
             f"{path} holds Python objects that would run code when loaded ({_unsafe_global(err)}); "
