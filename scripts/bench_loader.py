@@ -8,7 +8,10 @@ layout (2D padded float32 ``[n, 64]`` datasets plus the ``npart`` count; lzf-com
 files are, and uncompressed for the first size), all cached under ``.cache/bench/``. 100k, 500k and
 2M jets are the first 1, 5 and 20 files. Each measurement runs in a fresh subprocess (so its peak
 RSS is its own: main process + loader worker), watched from outside and stopped above
-``--max-rss-gb``.
+``--max-rss-gb``. Reported: wall-clock jets/s, jets per CPU second of the busiest loader process
+(the worker; the main process without one), which does not depend on what else the machine runs,
+the peak memory of the process tree (PSS: pages the worker shares with the main process count
+once) and each process's peak RSS.
 
 Run: ``python scripts/bench_loader.py [--sizes 100000 500000 2000000] [--repeat 2]``.
 """
@@ -114,6 +117,7 @@ def measure(files: list[str], streaming: bool, workers: int = 1) -> dict:
     dm.setup("fit")
     setup_s = time.perf_counter() - start
     loader = dm.train_dataloader()
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     jets, first = 0, None
     for batch in loader:
@@ -122,10 +126,14 @@ def measure(files: list[str], streaming: bool, workers: int = 1) -> dict:
         jets += len(batch["index"])
     loop = time.perf_counter() - start
     del loader
-    peak_main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
-    peak_worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    main, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_main = main.ru_utime + main.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+    cpu_worker = workers.ru_utime + workers.ru_stime
     return {"jets": jets, "setup_s": setup_s, "first_batch_s": first, "epoch_s": loop,
-            "jets_per_s": jets / loop, "rss_main_gb": peak_main, "rss_worker_gb": peak_worker}
+            "jets_per_s": jets / loop, "rss_main_gb": main.ru_maxrss / 1024**2,
+            "rss_worker_gb": workers.ru_maxrss / 1024**2,
+            # CPU seconds of the epoch: what the loader costs whatever else runs on the machine
+            "cpu_us_per_jet": 1e6 * max(cpu_worker, cpu_main) / jets}
 
 
 # --------------------------------------------------------------------------------- the parent
@@ -209,8 +217,8 @@ def report(rows: list[dict]) -> None:
     from rich.table import Table
 
     table = Table(title=f"loader alone: one epoch, batch {BATCH}, HDF5, range over runs")
-    for col in ("mode", "HDF5", "workers", "jets", "jets/s", "first batch s", "setup s", "peak memory GB (PSS)",
-                "peak RSS GB main / worker"):
+    for col in ("mode", "HDF5", "workers", "jets", "jets/s", "jets per CPU s", "first batch s", "setup s",
+                "peak memory GB (PSS)", "peak RSS GB main / worker"):
         table.add_column(col, justify="right")
     for streaming, comp, workers in ((True, "lzf", 1), (True, "none", 1), (False, "lzf", 1), (False, "lzf", 0)):
         for n in sorted({r["jets"] for r in rows}):
@@ -221,10 +229,11 @@ def report(rows: list[dict]) -> None:
             if not runs:
                 continue
             if not done:
-                table.add_row(mode, comp, str(workers), f"{n:,}", "-", "-", "-",
+                table.add_row(mode, comp, str(workers), f"{n:,}", "-", "-", "-", "-",
                               f"> {runs[0]['killed_above_gb']:.1f} (stopped)", "-")
                 continue
             table.add_row(mode, comp, str(workers), f"{n:,}", _range([r["jets_per_s"] for r in done], ",.0f"),
+                          _range([1e6 / r["cpu_us_per_jet"] for r in done], ",.0f"),
                           _range([r["first_batch_s"] for r in done], ".2f"),
                           _range([r["setup_s"] for r in done], ".1f"),
                           _range([r["pss_gb"] for r in done], ".2f"),
