@@ -125,18 +125,18 @@ def plot_roc(
     if with_band and missing[0]:
         stop = grid[-1] if missing.all() else grid[np.argmin(missing)]
         ax_ratio.axvspan(sig_eff_min, stop, color="grey", alpha=0.15, linewidth=0)
-        ax_ratio.text((sig_eff_min + stop) / 2, 0.5, f"< {options.min_background}\nbkg. events",
+        ax_ratio.text((sig_eff_min + stop) / 2, 0.5, f"< {options.min_background} bkg.",
                       transform=ax_ratio.get_xaxis_transform(), ha="center", va="center",
-                      fontsize="xx-small")  # fmt: skip
+                      fontsize="xx-small", rotation=90)  # fmt: skip
     ax_ratio.axhline(1.0, color="grey", linestyle="--", linewidth=1)
     ax_ratio.set_ylabel(f"Ratio to\n{reference}", fontsize="small")
     ax_ratio.set_xlabel("Signal efficiency")
-    finite = [b["rejection"] / ref["rejection"] for b in bands.values()]
-    values = np.concatenate(finite)
-    values = values[np.isfinite(values)]
-    if values.size:
-        lo, hi = np.quantile(values, [0.0, 1.0])
-        pad = 0.15 * max(hi - lo, 0.1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        central = np.concatenate([b["rejection"] / ref["rejection"] for b in bands.values()])
+    central = central[np.isfinite(central)]
+    if central.size:
+        lo, hi = float(central.min()), float(central.max())
+        pad = 0.25 * max(hi - lo, 0.1)  # room for the bands, which are cut at the panel's edge
         ax_ratio.set_ylim(max(lo - pad, 0.0), hi + pad)
     return save(fig, path, options)
 
