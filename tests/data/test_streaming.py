@@ -279,3 +279,21 @@ def test_a_pass_resumed_mid_epoch_yields_the_batches_after_the_skipped_ones(tmp_
     for a, b in zip(full[7:], resumed, strict=True):
         np.testing.assert_array_equal(a, b)
     assert len([b for b in loader]) == len(full)  # the skip applies to one pass only
+
+
+def test_sources_stream_with_their_tags(tmp_path):
+    sig, bkg = _files(tmp_path, sizes=(400, 300))
+    schema = build_schema(INPUTS, classes=["bkg", "sig"], observers=["jet_m"],
+                          sources={"signal": {"files": [sig], "label": "sig", "domain": 0},
+                                   "data": {"files": [bkg], "label": "bkg", "domain": 1, "labelled": False}})
+    data = build_streaming(schema, chunk_size=128, buffer_size=300, batch_size=64)
+    batches = list(data.loader("train"))
+    index = np.concatenate([b["index"].numpy() for b in batches])
+    label = np.concatenate([b["label"].numpy() for b in batches])
+    domain = np.concatenate([b["domain"].numpy() for b in batches])
+    labelled = np.concatenate([b["labelled"].numpy() for b in batches])
+    from_signal = index < 400
+    np.testing.assert_array_equal(domain, np.where(from_signal, 0, 1))
+    np.testing.assert_array_equal(labelled, from_signal)
+    assert np.all(label[from_signal] == 1)
+    np.testing.assert_array_equal(np.sort(index), _expected([sig, bkg], "train"))
