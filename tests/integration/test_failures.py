@@ -217,6 +217,8 @@ def test_retrain_starts_afresh(data, tmp_path):
     run = tmp_path / "run"
     first = train(_cfg(data, run, "trainer.max_epochs=1"))
     (run / "checkpoints" / "stale.ckpt").write_bytes(b"x")
+    with pytest.raises(ConfigChangedError, match="holds the checkpoints of an earlier run and auto_resume=false"):
+        train(_cfg(data, run, "trainer.max_epochs=1", "auto_resume=false"))
     again = train(_cfg(data, run, "trainer.max_epochs=1", "retrain=true"))
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
     assert _results(again) == _results(first)
