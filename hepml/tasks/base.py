@@ -13,6 +13,7 @@ from torch import nn
 
 from hepml.models.layers.inputnorm import InputNorm
 
+from hepml.tasks.gather import gather_outputs, once_per_event, to_numpy
 
 def model_input_names(model: nn.Module) -> list[str]:
     """The input groups a model takes: its ``input_groups`` attribute, else the parameter names
@@ -138,7 +139,8 @@ class Task(L.LightningModule):
         outs = self._outputs[stage]
         if not outs:
             return
-        arrays = {k: torch.cat([o[k] for o in outs]).numpy() for k in outs[0]}
+        gathered = gather_outputs(self, {k: torch.cat([o[k] for o in outs]) for k in outs[0]})
+        arrays = once_per_event({k: to_numpy(v) for k, v in gathered.items()})  # the whole split
         self._outputs[stage] = []
         for name, value in self.epoch_metrics(arrays).items():
             self.log(f"{stage}/{name}", float(value), prog_bar=True, sync_dist=True)

@@ -44,7 +44,8 @@ class ClassificationTask(Task):
         return torch.softmax(output, dim=-1)
 
     def step_outputs(self, output, batch):
-        out = {"score": self.probabilities(output)[:, self.signal_class], "label": batch["label"]}
+        out = {"score": self.probabilities(output)[:, self.signal_class], "label": batch["label"],
+               "index": batch["index"]}
         if "weight" in batch:
             out["weight"] = batch["weight"]
         if "labelled" in batch:  # metrics on labelled events only

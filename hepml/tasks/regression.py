@@ -59,7 +59,7 @@ class RegressionTask(Task):
     def step_outputs(self, output, batch):
         pred = self._physical(self.loss.point(output), batch["ref"])
         truth = self._physical(self.target_of(batch), batch["ref"])
-        out = {"pred": pred, "truth": truth}
+        out = {"pred": pred, "truth": truth, "index": batch["index"]}
         if "weight" in batch:
             out["weight"] = batch["weight"]
         return out
