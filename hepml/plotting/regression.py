@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.colors import LogNorm
 
 from hepml.metrics.resolution import relative_resolution, weighted_quantile
-from hepml.metrics.uncertainty import bootstrap_quantiles
+from hepml.plotting.binned import binned_response_with_errors, median, median_and_resolution_errors
 from hepml.plotting.binning import (
     Binning,
     bin_index,
@@ -29,24 +29,7 @@ from hepml.plotting.style import log_axis, new_figure, save
 
 log = logging.getLogger(__name__)
 
-__all__ = ["binned_response_with_errors", "median_and_resolution_errors", "observer_plot",
-           "plot_binned_response", "plot_response", "plot_truth_vs_pred"]  # fmt: skip
-
-
-def _median(x: np.ndarray, w: np.ndarray | None) -> float:
-    return float(weighted_quantile(x, 0.5, w))
-
-
-def median_and_resolution_errors(
-    resp: np.ndarray, weights: np.ndarray | None, n_boot: int, seed: int = 0
-) -> tuple[float, float]:
-    """Bootstrap errors of the median and of the relative resolution (68 % half-width / median)."""
-    q = bootstrap_quantiles(resp, [0.16, 0.5, 0.84], weights, n_boot, seed)
-    q = q[np.isfinite(q).all(axis=1) & (q[:, 1] != 0)]
-    if len(q) < 2:
-        return float("nan"), float("nan")
-    resolution = (q[:, 2] - q[:, 0]) / 2.0 / q[:, 1]
-    return float(np.std(q[:, 1], ddof=1)), float(np.std(resolution, ddof=1))
+__all__ = ["observer_plot", "plot_binned_response", "plot_response", "plot_truth_vs_pred"]
 
 
 def _common_range(arrays: list[np.ndarray], low: float = 0.005, high: float = 0.995):
@@ -91,10 +74,10 @@ def plot_response(
     edges = np.linspace(*_common_range(list(arrays.values())), bins + 1)
     fig, (ax,) = new_figure()
     for name, resp in arrays.items():
-        median = _median(resp, weights)
+        centre = median(resp, weights)
         resolution = relative_resolution(resp, weights)
         median_err, res_err = median_and_resolution_errors(resp, weights, options.n_bootstrap)
-        text = (f"{name}\nmedian {median:.3f} $\\pm$ {median_err:.3f}, "
+        text = (f"{name}\nmedian {centre:.3f} $\\pm$ {median_err:.3f}, "
                 f"res. {resolution:.3f} $\\pm$ {res_err:.3f}")  # fmt: skip
         draw_histogram(ax, fill_histogram(resp, edges, weights), text, density=True)
     ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
@@ -105,40 +88,6 @@ def plot_response(
     ax.legend(fontsize="x-small", loc="upper right")
     draw_label(ax, options)
     return save(fig, path, options)
-
-
-def binned_response_with_errors(
-    resp: np.ndarray,
-    x: np.ndarray,
-    edges: np.ndarray,
-    weights: np.ndarray | None = None,
-    min_entries: int = 20,
-    n_boot: int = 200,
-) -> dict[str, np.ndarray]:
-    """Median response and resolution with bootstrap errors in bins of ``x``.
-
-    Returns
-    -------
-    dict[str, np.ndarray]
-        ``count``, ``x`` (weighted median of ``x`` in the bin), ``median``, ``median_err``,
-        ``resolution`` and ``resolution_err``, each ``[B]``; NaN in bins with fewer than
-        ``min_entries`` events.
-    """
-    resp = np.asarray(resp, dtype=np.float64).ravel()
-    x = np.asarray(x, dtype=np.float64).ravel()
-    index = bin_index(x, edges)
-    n_bins = edges.size - 1
-    out = {key: np.full(n_bins, np.nan) for key in
-           ("x", "median", "median_err", "resolution", "resolution_err")}  # fmt: skip
-    out["count"] = np.bincount(index[index >= 0], minlength=n_bins)[:n_bins]
-    for i in np.flatnonzero(out["count"] >= min_entries):
-        sel = index == i
-        r, w = resp[sel], None if weights is None else np.asarray(weights)[sel]
-        out["x"][i] = _median(x[sel], w)
-        out["median"][i] = _median(r, w)
-        out["resolution"][i] = relative_resolution(r, w)
-        out["median_err"][i], out["resolution_err"][i] = median_and_resolution_errors(r, w, n_boot, i)
-    return out
 
 
 def plot_binned_response(

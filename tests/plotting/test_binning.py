@@ -36,3 +36,19 @@ def test_log_edges_and_observer_binning():
     assert bin_index(modes, binning.edges).tolist() == [0, 1, 1, 2, 3, 3, 3]
     positions = category_positions(binning, modes, min_entries=2)  # 0 and 10 have one entry
     assert np.isnan(positions[[0, 2]]).all() and positions[[1, 3]].tolist() == [0.0, 1.0]
+
+
+def test_binned_medians_and_their_bootstrap_errors():
+    from hepml.plotting.binned import binned_response_with_errors
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 4, 16_000)
+    resp = rng.normal(1.0 + 0.05 * np.floor(x), 0.2)  # 4 bins of 4,000, medians 1.00 ... 1.15
+    out = binned_response_with_errors(resp, x, np.arange(5.0), n_boot=200, min_entries=10)
+    assert out["count"].sum() == 16_000
+    assert out["median"] == pytest.approx([1.0, 1.05, 1.1, 1.15], abs=0.02)
+    # error of a Gaussian median: 1.2533 sigma / sqrt(n) = 0.0040 for n = 4,000
+    assert out["median_err"] == pytest.approx(np.full(4, 1.2533 * 0.2 / np.sqrt(4000)), rel=0.25)
+    assert out["resolution"] == pytest.approx(0.2 * 0.9945 / out["median"], rel=0.05)
+    empty = binned_response_with_errors(resp[:5], x[:5], np.arange(5.0), min_entries=10)
+    assert np.isnan(empty["median"]).all()
