@@ -23,15 +23,11 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from hepml.data.preprocess import check_finite, transform_values
+from hepml.data.preprocess import ColumnError, check_finite, transform_values
 from hepml.data.schema import DataSchema, InputGroup, Source, Target
 from hepml.physics.kinematics import ptetaphim_to_pxpypze
 
 EventArrays = dict[str, Any]
-
-
-class ColumnError(ValueError):
-    """A column's content does not fit what the data config declares (names the file and column)."""
 
 
 def needed_columns(schema: DataSchema, source: Source | None = None) -> list[str]:

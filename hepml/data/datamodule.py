@@ -16,7 +16,7 @@ from hepml.data.columns import EventArrays, concat
 from hepml.data.dataset import TensorBatches, batch_loader, to_tensors
 from hepml.data.memory import file_specs, load_events
 from hepml.data.preprocess import cached, compute_stats, config_hash, file_fingerprint
-from hepml.data.schema import DataSchema, build_schema
+from hepml.data.schema import DataConfigError, DataSchema, build_schema
 from hepml.data.streaming import StreamingData, build_streaming
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class HEPDataModule(L.LightningDataModule):
         batch_size: int = 256,
         eval_batch_size: int | None = None,
         num_workers: int = 0,
-        chunk_size: int = 100_000,
+        chunk_size: int = 20_000,
         streaming: bool = False,
         buffer_size: int = 100_000,
         stats_events: int = 1_000_000,
@@ -109,16 +109,16 @@ class HEPDataModule(L.LightningDataModule):
         if isinstance(files, Mapping):
             unknown = set(files) - {"train", "val", "test"}
             if unknown or "train" not in files and not eval_all:
-                raise ValueError(f"data.files as a mapping needs keys train (and val, test); got {sorted(files)}")
+                raise DataConfigError(f"data.files as a mapping needs keys train (and val, test); got {sorted(files)}")
             self.file_splits = {k: [str(f) for f in ([v] if isinstance(v, (str, Path)) else v or [])]
                                 for k, v in files.items()}
             files = [f for k in ("train", "val", "test") for f in self.file_splits.get(k, [])]
         if self.schema.sources and files:
-            raise ValueError("give either data.files or data.sources, not both")
+            raise DataConfigError("give either data.files or data.sources, not both")
         if not self.schema.sources and not files:
-            raise ValueError("data.files is empty: name at least one data file (or data.sources)")
+            raise DataConfigError("data.files is empty: name at least one data file (or data.sources)")
         if len(split) != 3 or abs(sum(split) - 1) > 1e-6 or min(split) < 0:
-            raise ValueError(f"data.split must be three fractions summing to 1, got {list(split)}")
+            raise DataConfigError(f"data.split must be three fractions summing to 1, got {list(split)}")
         self.files = [str(f) for f in files or []]
         self.reader_options = {"format": format, "tree": tree, "csv_names": csv_names,
                                "csv_delimiter": csv_delimiter}
@@ -163,7 +163,7 @@ class HEPDataModule(L.LightningDataModule):
         n = len(self.arrays["entry"])
         self.indices = self._split_indices(n)
         if len(self.indices["train"]) == 0 and stats is None:
-            raise ValueError(f"the training split is empty ({n} events, split {self.split})")
+            raise DataConfigError(f"the training split is empty ({n} events, split {self.split})")
         self.stats = dict(stats) if stats is not None else self._compute_stats([s.path for s in specs])
         self._warn_imbalance()
         log.info(
@@ -257,7 +257,7 @@ class HEPDataModule(L.LightningDataModule):
             raise FileNotFoundError(f"{err}.{hint}") from err
         self.stream.setup()
         if self.stream.n_events("train") == 0 and stats is None:
-            raise ValueError(f"the training split is empty ({self.stream.counts.sum()} events, split {self.split})")
+            raise DataConfigError(f"the training split is empty ({self.stream.counts.sum()} events, split {self.split})")
         self.stats = dict(stats) if stats is not None else self.stream.stats()
         self._warn_imbalance()
 

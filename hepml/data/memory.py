@@ -16,7 +16,7 @@ import numpy as np
 
 from hepml.data import io
 from hepml.data.columns import EventArrays, needed_columns, transform
-from hepml.data.schema import DataSchema, Source
+from hepml.data.schema import DataConfigError, DataSchema, Source
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class _Buffers:
 
     def result(self) -> EventArrays:
         if self.tree is None:
-            raise ValueError("no events were read")
+            raise DataConfigError("no events were read")
         if self.n < self.capacity // 2:  # a selection dropped most events: release the rest
             return _map(self.tree, lambda a: np.ascontiguousarray(a[: self.n]))
         return _map(self.tree, lambda a: a[: self.n])
@@ -129,7 +129,7 @@ def load_events(
         per_file.append(buffers.n - before)
     arrays = buffers.result()
     if buffers.n == 0:
-        raise ValueError(f"no events passed the selection {schema.selection.text!r}" if schema.selection
+        raise DataConfigError(f"no events passed the selection {schema.selection.text!r}" if schema.selection
                          else "the data files hold no events")
     return arrays, per_file
 

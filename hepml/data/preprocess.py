@@ -16,8 +16,14 @@ import numpy as np
 
 from hepml.atomic import WriteError, write_text_atomic
 from hepml.data.schema import DataSchema, Variable
+from hepml.errors import HepmlError
 
 log = logging.getLogger(__name__)
+
+
+class ColumnError(HepmlError, ValueError):
+    """A column's content does not fit what the data config declares (names the file and column)."""
+
 
 
 def transform_values(x: np.ndarray, var: Variable, valid: np.ndarray | None, source: str) -> np.ndarray:
@@ -31,7 +37,7 @@ def transform_values(x: np.ndarray, var: Variable, valid: np.ndarray | None, sou
     if var.transform == "log":
         bad = sel & ~(x > 0)
         if bad.any():
-            raise ValueError(
+            raise ColumnError(
                 f"{source}: variable {var.name!r} has {int(bad.sum())} value(s) <= 0 "
                 f"(e.g. {x[bad].ravel()[0]:g}) but transform: log; use log1p or clip"
             )
@@ -39,7 +45,7 @@ def transform_values(x: np.ndarray, var: Variable, valid: np.ndarray | None, sou
     elif var.transform == "log1p":
         bad = sel & ~(x > -1)
         if bad.any():
-            raise ValueError(f"{source}: variable {var.name!r} has values <= -1 but transform: log1p")
+            raise ColumnError(f"{source}: variable {var.name!r} has values <= -1 but transform: log1p")
         x = np.where(sel, np.log1p(np.where(sel, x, 0.0)), x)
     elif var.transform == "abs":
         x = np.abs(x)
@@ -53,7 +59,7 @@ def check_finite(x: np.ndarray, name: str, source: str, valid: np.ndarray | None
     vals = x if valid is None else x[valid]
     bad = ~np.isfinite(vals)
     if bad.any():
-        raise ValueError(
+        raise ColumnError(
             f"{source}: variable {name!r} has {int(bad.sum())} NaN/inf value(s) out of {vals.size}; "
             "clean the file or drop those events"
         )
@@ -120,7 +126,7 @@ class StatsAccumulator:
 
     def result(self) -> dict[str, Any]:
         if self.n == 0:
-            raise ValueError("no training events to compute the input statistics on")
+            raise ColumnError("no training events to compute the input statistics on")
         stats: dict[str, Any] = {"inputs": {}, "n_events": self.n}
         for g in self.schema.inputs:
             s1, s2, cnt = self._sums[g.name]

@@ -19,8 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hepml.data.selection import Selection
+from hepml.errors import HepmlError
 
 TRANSFORMS = ("log", "log1p", "abs")
+
+
+class DataConfigError(HepmlError, ValueError):
+    """A data config that declares something impossible or unknown (names the key and what to do)."""
+
+
 VECTOR_KINDS = {"pxpypze": ("px", "py", "pz", "E"), "ptetaphim": ("pt", "eta", "phi", "mass")}
 IMAGE_NORMS = (None, "global", "pixel")
 _VARIABLE_KEYS = ("column", "transform", "clip", "center", "scale", "pad_value", "missing", "label", "unit")
@@ -55,13 +62,13 @@ class Variable:
 
     def __post_init__(self) -> None:
         if self.transform is not None and self.transform not in TRANSFORMS:
-            raise ValueError(
+            raise DataConfigError(
                 f"variable {self.name!r}: unknown transform {self.transform!r}; choose from {TRANSFORMS}"
             )
         for key in ("center", "scale"):
             v = getattr(self, key)
             if isinstance(v, str) and v != "auto":
-                raise ValueError(f"variable {self.name!r}: {key} must be 'auto', a number or null")
+                raise DataConfigError(f"variable {self.name!r}: {key} must be 'auto', a number or null")
 
     def is_missing(self, x):
         """Boolean array: where ``x`` holds the sentinel."""
@@ -150,7 +157,7 @@ class Target:
 
     def __post_init__(self) -> None:
         if self.transform not in (None, "log"):
-            raise ValueError(f"target transform must be null or 'log', got {self.transform!r}")
+            raise DataConfigError(f"target transform must be null or 'log', got {self.transform!r}")
 
 
 @dataclass(frozen=True)
@@ -227,7 +234,7 @@ def _variable(name: str, spec: Mapping[str, Any] | None) -> Variable:
     spec = dict(spec or {})
     unknown = set(spec) - set(_VARIABLE_KEYS)
     if unknown:
-        raise ValueError(
+        raise DataConfigError(
             f"variable {name!r}: unknown option(s) {sorted(unknown)}; allowed: {', '.join(_VARIABLE_KEYS)}"
         )
     if spec.get("clip") is not None:
@@ -236,7 +243,7 @@ def _variable(name: str, spec: Mapping[str, Any] | None) -> Variable:
         try:
             spec["missing"] = float(spec["missing"])
         except (TypeError, ValueError) as err:
-            raise ValueError(f"variable {name!r}: missing must be a number or nan, got "
+            raise DataConfigError(f"variable {name!r}: missing must be a number or nan, got "
                              f"{spec['missing']!r}") from err
     return Variable(name=name, **spec)
 
@@ -245,7 +252,7 @@ def _names(group: str, key: str, value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str) or not isinstance(value, Sequence):
-        raise ValueError(f"input group {group!r}: {key} must be a list of column names, got {value!r}")
+        raise DataConfigError(f"input group {group!r}: {key} must be a list of column names, got {value!r}")
     return tuple(str(v) for v in value)
 
 
@@ -258,14 +265,14 @@ def _group(name: str, spec: Mapping[str, Any]) -> InputGroup:
     spec = dict(spec)
     unknown = set(spec) - set(_GROUP_KEYS)
     if unknown:
-        raise ValueError(
+        raise DataConfigError(
             f"input group {name!r}: unknown key(s) {sorted(unknown)}; allowed: {', '.join(_GROUP_KEYS)}"
         )
     if spec.get("shape") is not None:
         return _image_group(name, spec)
     variables = spec.get("variables")
     if not variables:
-        raise ValueError(f"input group {name!r} declares no variables")
+        raise DataConfigError(f"input group {name!r} declares no variables")
     if isinstance(variables, Mapping):
         vs = tuple(_variable(k, v) for k, v in variables.items())
     else:
@@ -274,10 +281,10 @@ def _group(name: str, spec: Mapping[str, Any]) -> InputGroup:
     points = _names(name, "points", spec.get("points"))
     vectors, kind = _vectors(name, spec.get("vectors"))
     if max_length is None and (points or vectors or spec.get("count") or spec.get("sort_by")):
-        raise ValueError(f"input group {name!r}: points, vectors, count and sort_by need max_length "
+        raise DataConfigError(f"input group {name!r}: points, vectors, count and sort_by need max_length "
                          "(they describe particle lists)")
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
-        raise ValueError(f"input group {name!r}: max_length must be a positive integer, got {max_length!r}")
+        raise DataConfigError(f"input group {name!r}: max_length must be a positive integer, got {max_length!r}")
     return InputGroup(name=name, variables=vs, max_length=max_length, count=spec.get("count"),
                       sort_by=spec.get("sort_by"), points=points, vectors=vectors, vectors_kind=kind)
 
@@ -290,12 +297,12 @@ def _vectors(group: str, value: Any) -> tuple[tuple[str, ...], str]:
         for kind, keys in VECTOR_KINDS.items():
             if set(value) == set(keys):
                 return tuple(str(value[k]) for k in keys), kind
-        raise ValueError(f"input group {group!r}: vectors as a mapping needs the keys "
+        raise DataConfigError(f"input group {group!r}: vectors as a mapping needs the keys "
                          f"{list(VECTOR_KINDS['pxpypze'])} or {list(VECTOR_KINDS['ptetaphim'])}, "
                          f"got {sorted(value)}")
     names = _names(group, "vectors", value)
     if len(names) != 4:
-        raise ValueError(f"input group {group!r}: vectors needs four columns [px, py, pz, E], got {list(names)}")
+        raise DataConfigError(f"input group {group!r}: vectors needs four columns [px, py, pz, E], got {list(names)}")
     return names, "pxpypze"
 
 
@@ -303,20 +310,20 @@ def _image_group(name: str, spec: Mapping[str, Any]) -> InputGroup:
     shape = spec["shape"]
     if (not isinstance(shape, Sequence) or len(shape) != 3
             or not all(isinstance(s, int) and s > 0 for s in shape)):
-        raise ValueError(f"image group {name!r}: shape must be [C, H, W] (positive integers), got {shape!r}")
+        raise DataConfigError(f"image group {name!r}: shape must be [C, H, W] (positive integers), got {shape!r}")
     column, columns = spec.get("column"), _names(name, "columns", spec.get("columns"))
     if (column is None) == (not columns):
-        raise ValueError(f"image group {name!r}: give either `column` (one 2D/3D dataset per event) or "
+        raise DataConfigError(f"image group {name!r}: give either `column` (one 2D/3D dataset per event) or "
                          "`columns` (one flat column per pixel)")
     if columns and len(columns) != math.prod(shape):
-        raise ValueError(f"image group {name!r}: {len(columns)} columns for shape {list(shape)} "
+        raise DataConfigError(f"image group {name!r}: {len(columns)} columns for shape {list(shape)} "
                          f"({math.prod(shape)} pixels)")
     normalize = spec.get("normalize", "global")
     if normalize not in IMAGE_NORMS:
-        raise ValueError(f"image group {name!r}: normalize must be global, pixel or null, got {normalize!r}")
+        raise DataConfigError(f"image group {name!r}: normalize must be global, pixel or null, got {normalize!r}")
     for key in ("variables", "max_length", "count", "sort_by", "points", "vectors"):
         if spec.get(key):
-            raise ValueError(f"image group {name!r}: {key} does not apply to an image")
+            raise DataConfigError(f"image group {name!r}: {key} does not apply to an image")
     return InputGroup(name=name, shape=tuple(shape), columns=(column,) if column else columns,
                       normalize=normalize, pt_normalize=bool(spec.get("pt_normalize", False)),
                       log=bool(spec.get("log", False)))
@@ -330,20 +337,20 @@ def _sources(spec: Mapping[str, Any] | None, classes: Sequence[str]) -> tuple[So
         s = dict(s)
         unknown = set(s) - set(_SOURCE_KEYS)
         if unknown:
-            raise ValueError(f"source {name!r}: unknown key(s) {sorted(unknown)}; allowed: {', '.join(_SOURCE_KEYS)}")
+            raise DataConfigError(f"source {name!r}: unknown key(s) {sorted(unknown)}; allowed: {', '.join(_SOURCE_KEYS)}")
         files = s.get("files")
         if isinstance(files, str):
             files = [files]
         if not files:
-            raise ValueError(f"source {name!r} names no files (data.sources.{name}.files)")
+            raise DataConfigError(f"source {name!r} names no files (data.sources.{name}.files)")
         label = s.get("label")
         if isinstance(label, str):
             if label not in classes:
-                raise ValueError(f"source {name!r}: label {label!r} is not one of data.classes {list(classes)}")
+                raise DataConfigError(f"source {name!r}: label {label!r} is not one of data.classes {list(classes)}")
             label = list(classes).index(label)
         fraction = s.get("fraction")
         if fraction is not None and not 0.0 <= float(fraction) <= 1.0:
-            raise ValueError(f"source {name!r}: fraction must be in [0, 1], got {fraction}")
+            raise DataConfigError(f"source {name!r}: fraction must be in [0, 1], got {fraction}")
         out.append(Source(name=str(name), files=tuple(str(f) for f in files),
                           label=None if label is None else int(label), domain=int(s.get("domain", 0)),
                           fraction=None if fraction is None else float(fraction),
@@ -368,15 +375,15 @@ def build_schema(
     """Validate a data config's declarations and return the schema."""
     inputs = {k: v for k, v in (inputs or {}).items() if v is not None}
     if not inputs:
-        raise ValueError("data config declares no inputs (data.inputs is empty)")
+        raise DataConfigError("data config declares no inputs (data.inputs is empty)")
     classes = tuple(classes or ())
     srcs = _sources(sources, classes)
     source_labels = bool(srcs) and any(s.label is not None for s in srcs)
     if target is None and label is None and not source_labels:
-        raise ValueError("data config needs a regression `target`, a classification `label` column, "
+        raise DataConfigError("data config needs a regression `target`, a classification `label` column, "
                          "or sources with a `label` each")
     if target is not None and (label is not None or source_labels):
-        raise ValueError("data config declares both a regression `target` and a classification label; "
+        raise DataConfigError("data config declares both a regression `target` and a classification label; "
                          "keep the one the task needs")
     groups = tuple(_group(k, v) for k, v in inputs.items())
     aliases = {str(k): str(v) for k, v in (columns or {}).items()}
@@ -386,7 +393,7 @@ def build_schema(
                 aliases.setdefault(v.name, v.column)
     reserved = [a for a in (aux or ()) if a in ("source", "domain", "labelled", "fraction")]
     if reserved:
-        raise ValueError(f"data.aux {reserved}: these names are source tags filled by data.sources")
+        raise DataConfigError(f"data.aux {reserved}: these names are source tags filled by data.sources")
     return DataSchema(
         inputs=groups,
         target=Target(**target) if target else None,

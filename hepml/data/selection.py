@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hepml.errors import HepmlError
+
 _TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<op><=|>=|==|!=|<|>)"
                     r"|(?P<par>[()])|(?P<minus>-)|(?P<name>[A-Za-z_][A-Za-z0-9_./]*))")
 _OPS: dict[str, Callable] = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -30,7 +32,7 @@ _OPS: dict[str, Callable] = {"<": operator.lt, "<=": operator.le, ">": operator.
 _KEYWORDS = ("and", "or", "not", "abs")
 
 
-class SelectionError(ValueError):
+class SelectionError(HepmlError, ValueError):
     """A selection string that the grammar does not accept."""
 
 

@@ -23,6 +23,8 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
+from hepml.errors import HepmlError
+
 log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
@@ -32,7 +34,7 @@ AttrValue = str | int | float | bool | dict | list
 _LISTED = 40  # names listed in a missing-column error before "... and N more"
 
 
-class DataFileError(ValueError):
+class DataFileError(HepmlError, ValueError):
     """A data file is unreadable, empty, of another format than its name says, or lacks what is
     asked of it. The message names the file and what was expected."""
 
