@@ -24,6 +24,7 @@ from hepml.pipelines.evaluate import evaluate_checkpoint
 from hepml.pipelines.rundir import RunPlan, keep_csv_history, plan_run, run_dir_lock
 from hepml.pipelines.slurm import cluster_plugins, requeue_on_preemption
 from hepml.pipelines.sweep import best_validation_metrics
+from hepml.pipelines.tracking import log_config
 from hepml.record import RunRecord
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ def _fit_lightning(cfg: DictConfig, model: nn.Module, dm, record: RunRecord, out
     callbacks += [ExactResume(cfg.seed, optimizer_values), SignalCheckpoint(ckpt_dir / "last.ckpt")]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     keep_csv_history(loggers, plan)
+    log_config(loggers, record.config)  # the composed config as hyper-parameters (MLflow, W&B, ...)
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
                                      default_root_dir=str(out_dir), plugins=[AtomicCheckpointIO(), *cluster_plugins()])
     with requeue_on_preemption(bool(cfg.get("requeue", True))):  # SIGUSR1 under SLURM
