@@ -43,6 +43,10 @@ from hepml.physics.substructure import leading_subjets
 
 __all__ = ["CONSTITUENTS", "build_chunk"]
 
+#: Truth object a kept jet of each process is matched to (``ttbar``: top jets with images, the
+#: anomalies of ``configs/sample/anomaly_jets.yaml``).
+_TRUTH = {"wprime": "w", "ttbar": "top", "qcd": None}
+
 
 def build_chunk(
     seed: int,
@@ -77,7 +81,8 @@ def build_chunk(
     seed, n_events
         Pythia seed and number of generated events.
     process
-        ``"wprime"`` (signal, matched W jets) or ``"qcd"`` (background, two leading jets).
+        ``"wprime"`` (signal, matched W jets), ``"ttbar"`` (matched top jets: all-hadronic ttbar,
+        the top and its three quarks within ``radius``) or ``"qcd"`` (background, two leading jets).
     radius, pt_min, pt_max, max_abs_eta, mass_window
         Anti-kT radius and the jet window (``mass_window = [low, high]`` GeV or None).
     pthat_min, pthat_max, mpi, max_constituents, detector
@@ -89,7 +94,7 @@ def build_chunk(
     wprime_mass
         W' mass (GeV).
     contained
-        Signal only: require the W's decay quarks within ``radius`` of the jet axis too
+        Signal only: require the W's (top's) decay quarks within ``radius`` of the jet axis too
         (with False, only the W itself; partially contained jets then fill the low-mass side).
     npix, image_extent
         Image pixels per side and half-width in eta and phi (0.1 x 0.1 pixels by default).
@@ -106,16 +111,16 @@ def build_chunk(
     dict
         The columns of the module docstring, one row per kept jet.
     """
-    if process not in ("wprime", "qcd"):
-        raise ValueError(f"W-tagging process must be 'wprime' or 'qcd', got {process!r}")
+    if process not in _TRUTH:
+        raise ValueError(f"jet-image process must be one of {sorted(_TRUTH)}, got {process!r}")
     window = JetWindow(
         radius, pt_min, pt_max, max_abs_eta=max_abs_eta, mass_window=mass_window,
         pthat_min=pthat_min, pthat_max=pthat_max, mpi=mpi, max_constituents=max_constituents,
         detector=detector, mu=mu, pool_size=pool_size,
     )  # fmt: skip
-    signal = process == "wprime"
+    signal = process != "qcd"
     jets, _ = generate_jets(
-        seed, n_events, process, window, truth="w" if signal else None, require_match=signal,
+        seed, n_events, process, window, truth=_TRUTH[process], require_match=signal,
         contain_prongs=contained, wprime_mass=wprime_mass,
     )  # fmt: skip
     counts = jets["n_const"]
