@@ -20,6 +20,7 @@ from hepml.pipelines.stream_eval import predictor, stream_predictions
 from hepml.plotting.report import make_plots
 from hepml.predictions import write_predictions
 from hepml.record import warn_changed_files
+from hepml.prediction_copies import write_prediction_copies
 from hepml.tasks.base import event_weight
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,12 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     if not cfg.get("ckpt_path"):
         raise ValueError("hepml eval needs ckpt_path=PATH/TO/best.ckpt")
     override = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else None
-    return evaluate_checkpoint(cfg.ckpt_path, Path(cfg.paths.output_dir), override, cfg.get("plots", True),
-                               trust=bool(cfg.get("trust_checkpoint", False)))
+    metrics = evaluate_checkpoint(cfg.ckpt_path, Path(cfg.paths.output_dir), override, cfg.get("plots", True),
+                                  trust=bool(cfg.get("trust_checkpoint", False)))
+    # predictions.format=root|parquet: copies beside predictions.h5
+    write_prediction_copies(Path(cfg.paths.output_dir) / "predictions.h5",
+                            (cfg.get("predictions") or {}).get("format"))
+    return metrics
 
 
 FILE_KEYS = ("files", "sources", "columns", "format", "tree", "csv_names", "csv_delimiter", "selection",

@@ -25,6 +25,7 @@ from hepml.pipelines.rundir import RunPlan, keep_csv_history, plan_run, run_dir_
 from hepml.pipelines.slurm import cluster_plugins, requeue_on_preemption
 from hepml.pipelines.sweep import best_validation_metrics
 from hepml.pipelines.tracking import log_config
+from hepml.prediction_copies import write_prediction_copies
 from hepml.record import RunRecord
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ def _train(cfg: DictConfig, out_dir: Path, plan: RunPlan) -> dict[str, float]:
     if best is not None and cfg.get("evaluate", True):
         metrics.update(evaluate_checkpoint(best, out_dir / "eval", plots=cfg.get("plots", True), dm=dm,
                                            trust=True))
+    if best is not None and cfg.get("evaluate", True):  # predictions.format=root|parquet
+        write_prediction_copies(out_dir / "eval" / "predictions.h5", cfg.get("predictions", {}).get("format"))
     write_json(out_dir / "metrics.json", metrics)
     finish_run(metrics, out_dir)
     return metrics
