@@ -35,7 +35,8 @@ def _facts(columns: dict[str, np.ndarray], task: str, info: dict[str, Any]) -> l
         facts.append(("files", ", ".join(map(str, info["files"]))))
     for group, names in (info.get("inputs") or {}).items():
         facts.append((f"inputs: {group}", ", ".join(map(str, names))))
-    facts += [(f"choice: {k}", str(v)) for k, v in sorted((info.get("choices") or {}).items())]
+    facts += [(f"choice: {k}", str(v)) for k, v in sorted((info.get("choices") or {}).items())
+              if not k.startswith("hydra")]  # Hydra's own groups say nothing about the run
     return facts
 
 
