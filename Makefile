@@ -28,8 +28,9 @@ test: $(STAMP)  ## run the default test suite (slow tests excluded)
 test-full: $(STAMP)  ## run every test, slow ones included
 	$(BIN)/pytest -q -m ""
 
-lint: $(STAMP)  ## ruff
+lint: $(STAMP)  ## ruff over the code, mypy over the package
 	$(BIN)/ruff check hepml tests scripts
+	$(BIN)/mypy hepml
 
 bench: $(STAMP)  ## throughput benchmarks (generation, data loading, training step)
 	$(BIN)/python scripts/bench.py

@@ -34,7 +34,7 @@ def _dim(node: Any) -> int:
     if node is None:
         return 0
     spec = OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else node
-    return group_spec("group", spec).n_features
+    return group_spec("group", spec).n_features  # type: ignore[arg-type]  # a mapping by the config
 
 
 def _image_size(node: Any) -> list[int]:

@@ -37,6 +37,15 @@ class RawGroup(nn.Module):
     group : the group as the data config declares it.
     """
 
+    code: torch.Tensor
+    lo: torch.Tensor
+    hi: torch.Tensor
+    has_clip: torch.Tensor
+    sentinel: torch.Tensor
+    by_value: torch.Tensor
+    by_nan: torch.Tensor
+    fill: torch.Tensor
+
     def __init__(self, group: InputGroup):
         super().__init__()
         self.name = group.name
@@ -108,7 +117,10 @@ class ExportedModel(nn.Module):
     output_names : columns of ``task.predictions`` returned, e.g. ``["pred"]`` or ``["score"]``.
     """
 
-    def __init__(self, task: nn.Module, groups: Sequence[InputGroup], stats: Mapping[str, Any],
+    task: Any
+    model: nn.Module
+
+    def __init__(self, task: Any, groups: Sequence[InputGroup], stats: Mapping[str, Any],
                  input_names: Sequence[str], output_names: Sequence[str]):
         super().__init__()
         # the task's head (predictions) is called, but the LightningModule is not registered as a
@@ -121,7 +133,7 @@ class ExportedModel(nn.Module):
         self.raw = nn.ModuleDict({g.name: RawImage(g) if g.kind == "image" else RawGroup(g)
                                   for g in groups})
         self.norm = InputNorm({g.name: stats["inputs"][g.name] for g in groups})
-        self.model_inputs = list(task.model_inputs)
+        self.model_inputs: list[str] = list(task.model_inputs)
 
     def forward(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
         pred = self.predict(*tensors)

@@ -40,7 +40,7 @@ def input_specs(schema: DataSchema, model_inputs: Sequence[str]) -> list[InputSp
     specs: list[InputSpec] = []
     for g in used_groups(schema, model_inputs):
         if g.kind == "image":
-            specs.append(InputSpec(g.name, "float32", ("batch", *g.shape), g.name))
+            specs.append(InputSpec(g.name, "float32", ("batch", *(g.shape or ())), g.name))
             continue
         if g.kind == "scalars":
             specs.append(InputSpec(g.name, "float32", ("batch", len(g.variables)), g.name))
@@ -69,7 +69,7 @@ def _number(x: float | None) -> float | str | None:
 def group_metadata(g: InputGroup) -> dict[str, Any]:
     """What a caller must know to fill a group: variables in order with their transforms."""
     if g.kind == "image":
-        return {"kind": "image", "shape": list(g.shape), "pt_normalize": g.pt_normalize, "log": g.log,
+        return {"kind": "image", "shape": list(g.shape or ()), "pt_normalize": g.pt_normalize, "log": g.log,
                 "normalize": g.normalize}
     out: dict[str, Any] = {
         "kind": g.kind,
@@ -100,11 +100,11 @@ def raw_inputs(schema: DataSchema, columns: Mapping[str, Any], specs: Sequence[I
     feeds: dict[str, np.ndarray] = {}
     for g in used_groups(schema, [s.name for s in specs]):
         if g.kind == "image":
-            feeds[g.name] = np.asarray(columns[g.columns[0]], dtype=np.float32).reshape(-1, *g.shape)
+            feeds[g.name] = np.asarray(columns[g.columns[0]], dtype=np.float32).reshape(-1, *(g.shape or ()))
         elif g.kind == "scalars":
             feeds[g.name] = np.stack([np.asarray(columns[n], dtype=np.float32) for n in g.names], axis=1)
         else:
-            width = (max_length or {}).get(g.name, g.max_length)
+            width = int((max_length or {}).get(g.name, g.max_length or 0))
             names = list(dict.fromkeys(g.names + list(g.points) + list(g.vectors)
                                        + ([g.sort_by] if g.sort_by else [])))
             values = {c: columns[c] for c in names}
@@ -119,6 +119,6 @@ def raw_inputs(schema: DataSchema, columns: Mapping[str, Any], specs: Sequence[I
                     if extra == "vectors" and g.vectors_kind == "ptetaphim":
                         comps = list(ptetaphim_to_pxpypze(*comps))
                     feeds[f"{g.name}_{extra}"] = np.stack(comps, axis=-1).astype(np.float32)
-    if any(s.name == "ref" for s in specs) and schema.target is not None:
+    if any(s.name == "ref" for s in specs) and schema.target is not None and schema.target.ratio_to:
         feeds["ref"] = np.asarray(columns[schema.target.ratio_to], dtype=np.float32)
     return {s.name: feeds[s.name] for s in specs}

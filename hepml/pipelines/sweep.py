@@ -32,7 +32,8 @@ class MetricNotFoundError(HepmlError, KeyError):
 def best_validation_metrics(trainer: L.Trainer, task: L.LightningModule, datamodule: Any) -> dict[str, float]:
     """``val/*`` metrics of the best checkpoint on the whole validation split (every process
     calls this: under DDP it is a collective). Nothing is logged; {} without a best checkpoint."""
-    cb = next((c for c in trainer.callbacks if isinstance(c, ModelCheckpoint)), None)
+    callbacks = getattr(trainer, "callbacks", [])
+    cb = next((c for c in callbacks if isinstance(c, ModelCheckpoint)), None)
     path = (cb.best_model_path or cb.last_model_path) if cb is not None else ""
     if not path or trainer.limit_val_batches == 0:
         return {}
