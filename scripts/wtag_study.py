@@ -1,0 +1,176 @@
+"""The W-tagging study of lecture 001: what a CNN on jet images learns beyond mass and tau21.
+
+Trains (or reuses, when a run directory already holds a finished run) four models on the same
+W' -> WZ vs QCD jets and the same split, with ``experiment=wtag_tagging``:
+
+* the CNN on the 25x25 jet images, and the CNN with the jet mass appended;
+* an MLP and a BDT on (mass, tau21);
+
+then adds, on the same test jets, a cut on (mass, tau21) scanned along the signal efficiency
+and a Fisher linear discriminant on the pixels (arXiv:1407.5675, trained on the training jets),
+draws every ROC on one figure (``<out>/roc.png``, ratio to the cuts), writes ``<out>/summary.md``
+and ``summary.json`` (AUC and rejections per method), and looks into the CNN
+(:func:`hepml.pipelines.interpret.interpret_run`: ``<out>/cnn/plots/``).
+
+Usage::
+
+    hepml generate sample=wtag_images n_events=40000 workers=2      # once, ~140 jets/s/core
+    python scripts/wtag_study.py --n-events 40000 --out outputs/wtag_study
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+from hydra import compose, initialize_config_dir
+
+from hepml.config import config_dir
+from hepml.metrics import interpret as mi
+from hepml.metrics.roc import interpolate_rejection, roc_curve
+from hepml.pipelines.common import build_datamodule, load_checkpoint
+from hepml.pipelines.interpret import interpret_run, narrow_windows
+from hepml.pipelines.train import train
+from hepml.plotting.options import PlotOptions
+from hepml.plotting.roc import plot_roc
+from hepml.plotting.style import set_style
+from hepml.predictions import read_predictions
+
+log = logging.getLogger("wtag_study")
+
+MASS_TAU21 = "+data.inputs.scalars={variables: {jet_m: {}, tau21: {}}}"
+RUNS = {
+    "CNN": ("cnn", []),
+    "CNN + mass": ("cnn_mass", ["+data.inputs.scalars={variables: {jet_m: {}}}"]),
+    r"MLP ($m$, $\tau_{21}$)": ("mlp_mass_tau21", ["model=mlp", MASS_TAU21]),
+    r"BDT ($m$, $\tau_{21}$)": ("bdt_mass_tau21", ["model=bdt", MASS_TAU21]),
+}
+CUTS = r"Cuts on $m$ and $\tau_{21}$"
+FISHER = "Fisher on pixels"
+
+
+def run_model(name: str, extra: list[str], out: Path, common: list[str]) -> dict:
+    """Train one model (a finished run in ``out/name`` is reported, not retrained)."""
+    overrides = [
+        "experiment=wtag_tagging",
+        *common,
+        *extra,
+        f"paths.output_dir={out / name}",
+        "print_config=false",
+        "callbacks.progress_bar=null",
+    ]
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    log.info("Training %s: %s", name, " ".join(extra) or "(default)")
+    return train(cfg)
+
+
+def baselines(cnn_run: Path) -> tuple[dict, np.ndarray]:
+    """The cut scan on (mass, tau21) and the Fisher discriminant, on the CNN run's test jets."""
+    dm = build_datamodule(read_config(cnn_run)["data"])
+    dm.load()
+    arrays, idx = dm.arrays, dm.indices
+    label = arrays["label"]
+    obs = arrays["observers"]
+    test = idx["test"]
+    is_sig = (label[test] == 1).astype(int)
+    curves = {CUTS: mi.cut_scan_roc(obs["jet_m"][test], obs["tau21"][test], is_sig)}
+    images = arrays["inputs"]["images"][:, 0].reshape(len(label), -1)
+    w = mi.fisher_discriminant(images[idx["train"]], label[idx["train"]] == 1)
+    sig_eff, bkg_eff, _ = roc_curve(images[test] @ w, is_sig)
+    curves[FISHER] = (sig_eff, bkg_eff)
+    return curves, test
+
+
+def read_config(run: Path) -> dict:
+    """The resolved config a run's best checkpoint carries."""
+    return load_checkpoint(run / "checkpoints" / "best.ckpt", trust=True)["hepml"]["config"]
+
+
+def area(sig: np.ndarray, bkg: np.ndarray) -> float:
+    """The area under a ROC curve (signal efficiency over background efficiency)."""
+    return float(np.sum(np.diff(bkg) * (sig[1:] + sig[:-1]) / 2.0))
+
+
+def summary_rows(curves: dict) -> dict[str, dict[str, float]]:
+    rows = {}
+    for name, (sig, bkg, *_) in curves.items():
+        rej = interpolate_rejection(sig, bkg, np.array([0.3, 0.5, 0.7]))
+        rows[name] = {
+            "auc": area(sig, bkg),
+            "rejection_eff30": float(rej[0]),
+            "rejection_eff50": float(rej[1]),
+            "rejection_eff70": float(rej[2]),
+        }
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--n-events", type=int, default=40000, help="sample.n_events of wtag_images"
+    )
+    parser.add_argument("--out", type=Path, default=Path("outputs/wtag_study"))
+    parser.add_argument("--epochs", type=int, default=20, help="trainer.max_epochs of the networks")
+    parser.add_argument(
+        "--splits",
+        nargs="+",
+        default=["val", "test"],
+        help="splits the interpretation looks at (val adds statistics)",
+    )
+    parser.add_argument(
+        "--override", nargs="*", default=[], help="more Hydra overrides for every run"
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    common = [
+        f"sample.n_events={args.n_events}",
+        f"trainer.max_epochs={args.epochs}",
+        *args.override,
+    ]
+    out = args.out
+    metrics = {label: run_model(name, extra, out, common) for label, (name, extra) in RUNS.items()}
+    curves, test = baselines(out / "cnn")
+    options = PlotOptions(energy="13 TeV")
+    set_style(options.style)
+    for label, (name, _) in RUNS.items():
+        cols, _, _ = read_predictions(out / name / "eval" / "predictions.h5")
+        if not np.array_equal(cols["index"], test):
+            raise RuntimeError(
+                f"{name}: its test jets differ from the CNN's; rerun with the same data"
+            )
+        is_sig = (cols["label"] == 1).astype(int)
+        curves[label] = roc_curve(cols["score"], is_sig)[:2]
+    n_bkg = float(
+        (read_predictions(out / "cnn" / "eval" / "predictions.h5")[0]["label"] == 0).sum()
+    )
+    order = [CUTS, FISHER, *RUNS]
+    plot_roc(
+        {k: (*curves[k][:2], n_bkg) for k in order}, out / "roc", reference=CUTS, options=options
+    )
+    rows = summary_rows({k: curves[k] for k in order})
+    windows = interpret_run(
+        out / "cnn", splits=args.splits, windows=narrow_windows(), options=options
+    )["windows"]
+    summary = {"methods": rows, "cnn_windows": windows, "train_metrics": metrics}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    lines = ["| method | AUC | rejection at 30 / 50 / 70% |", "|---|---|---|"]
+    lines += [
+        f"| {k} | {v['auc']:.3f} | {v['rejection_eff30']:.0f} / {v['rejection_eff50']:.1f} / "
+        f"{v['rejection_eff70']:.1f} |"
+        for k, v in rows.items()
+    ]
+    lines += ["", "| CNN in window | W jets | QCD jets | AUC |", "|---|---|---|---|"]
+    lines += [
+        f"| {k} | {v['n_signal']} | {v['n_background']} | {v['auc']:.3f} +- {v['auc_error']:.3f} |"
+        for k, v in windows.items()
+    ]
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    log.info("W-tagging study written to %s:\n%s", out, "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
