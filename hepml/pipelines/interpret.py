@@ -107,31 +107,22 @@ def narrow_windows(
     }
 
 
-def interpret_arrays(
+def window_results(
     images: np.ndarray,
     score: np.ndarray,
     label: np.ndarray,
     observers: Mapping[str, np.ndarray],
     windows: Mapping[str, Mapping],
-    filters: np.ndarray | None = None,
     signal: int = 1,
-    n_filters: int = 4,
-    top_fraction: float = 0.01,
 ) -> dict[str, Any]:
-    """Every map and number of the interpretation, from arrays (``images [n, H, W]``)."""
+    """Pearson maps, counts, AUCs (with bootstrap errors) and ROCs in the full sample and in
+    each window ``{title: {observer: (lo, hi)}}``."""
     is_sig = (np.asarray(label) == signal).astype(int)
-    out: dict[str, Any] = {
-        "pearson": {"full": mi.pixel_correlation(images, score)},
-        "windows": {},
-        "roc": {},
-    }
+    out: dict[str, Any] = {"pearson": {"full": mi.pixel_correlation(images, score)}, "windows": {},
+                           "roc": {}}  # fmt: skip
     auc, err = mi.auc_with_error(score, is_sig)
-    out["windows"]["full"] = {
-        "n_signal": int(is_sig.sum()),
-        "n_background": int((1 - is_sig).sum()),
-        "auc": auc,
-        "auc_error": err,
-    }
+    n_s, n_b = int(is_sig.sum()), int((1 - is_sig).sum())
+    out["windows"]["full"] = {"n_signal": n_s, "n_background": n_b, "auc": auc, "auc_error": err}
     for title, ranges in windows.items():
         keep = mi.in_window(observers, ranges)
         n_s, n_b = int(is_sig[keep].sum()), int((1 - is_sig[keep]).sum())
@@ -142,8 +133,22 @@ def interpret_arrays(
         if n_s and n_b:
             sig_eff, bkg_eff, _ = roc_curve(score[keep], is_sig[keep])
             out["roc"][f"{title}: AUC {auc:.2f} $\\pm$ {err:.2f}"] = (sig_eff, bkg_eff, float(n_b))
-    mean_s, mean_b = images[is_sig == 1].mean(axis=0), images[is_sig == 0].mean(axis=0)
-    out["difference"] = mean_s - mean_b
+    return out
+
+
+def image_results(
+    images: np.ndarray,
+    score: np.ndarray,
+    label: np.ndarray,
+    filters: np.ndarray | None = None,
+    signal: int = 1,
+    n_filters: int = 4,
+    top_fraction: float = 0.01,
+) -> dict[str, Any]:
+    """The class difference image, the most activating images and the strongest filters."""
+    is_sig = np.asarray(label) == signal
+    mean_s, mean_b = images[is_sig].mean(axis=0), images[~is_sig].mean(axis=0)
+    out: dict[str, Any] = {"difference": mean_s - mean_b}
     out["most_activating"] = {
         f"top {100 * top_fraction:g}% by output": mi.most_activating(images, score, top_fraction),
         "mean signal": mean_s,
@@ -156,6 +161,20 @@ def interpret_arrays(
     return out
 
 
+def interpret_arrays(
+    images: np.ndarray,
+    score: np.ndarray,
+    label: np.ndarray,
+    observers: Mapping[str, np.ndarray],
+    windows: Mapping[str, Mapping],
+    filters: np.ndarray | None = None,
+    signal: int = 1,
+) -> dict[str, Any]:
+    """Every map and number of the interpretation, from arrays (``images [n, H, W]``)."""
+    return {**window_results(images, score, label, observers, windows, signal),
+            **image_results(images, score, label, filters, signal)}  # fmt: skip
+
+
 def first_layer_filters(model: torch.nn.Module) -> np.ndarray | None:
     """The first convolution's filters on the first channel ``[F, k, k]`` (None without one)."""
     conv = getattr(model, "first_conv", None)
@@ -164,7 +183,23 @@ def first_layer_filters(model: torch.nn.Module) -> np.ndarray | None:
     return conv.weight.detach().cpu().numpy()[:, 0]
 
 
-def draw_interpretation(
+def draw_windows(
+    result: Mapping[str, Any],
+    out_dir: Path,
+    tag: str = "",
+    extent: float = 1.25,
+    options: PlotOptions | None = None,
+) -> list[Path]:
+    """``pearson<tag>`` and ``roc_windows<tag>`` of :func:`window_results`."""
+    files = plot_image_panels(result["pearson"], out_dir / f"pearson{tag}",
+                              "Pearson correlation of output and pixel $p_T$", extent,
+                              limit=1.0, options=options)  # fmt: skip
+    if result["roc"]:
+        files += plot_roc(result["roc"], out_dir / f"roc_windows{tag}", options=options)
+    return files
+
+
+def draw_images(
     result: Mapping[str, Any],
     images: np.ndarray,
     label: np.ndarray,
@@ -174,24 +209,13 @@ def draw_interpretation(
     options: PlotOptions | None = None,
     signal: int = 1,
 ) -> list[Path]:
-    """The figures of :func:`interpret_arrays`'s result under ``out_dir``."""
+    """Mean images, their difference, the most activating images, filters and convolutions."""
     names = {k: display_name(n) for k, n in enumerate(class_names)}
     files = plot_mean_images(images, label, names, out_dir, extent, options)
-    files += plot_difference_image(
-        images, label, signal, 1 - signal, names, out_dir / "mean_image_difference", extent, options
-    )
+    files += plot_difference_image(images, label, signal, 1 - signal, names,
+                                   out_dir / "mean_image_difference", extent, options)  # fmt: skip
     files += plot_image_panels(
-        result["pearson"],
-        out_dir / "pearson",
-        "Pearson correlation of output and pixel $p_T$",
-        extent,
-        options=options,
-    )
-    if result["roc"]:
-        files += plot_roc(result["roc"], out_dir / "roc_windows", options=options)
-    panels = result["most_activating"]
-    files += plot_image_panels(
-        panels,
+        result["most_activating"],
         out_dir / "most_activating",
         "Mean pixel intensity",
         extent,
@@ -216,7 +240,7 @@ def interpret_run(
     run_dir: str | Path,
     out_dir: str | Path | None = None,
     splits: Sequence[str] = ("test",),
-    windows: Mapping[str, Mapping] | None = None,
+    windows: Mapping[str, Mapping[str, Mapping]] | None = None,
     extent: float = 1.25,
     options: PlotOptions | None = None,
 ) -> dict[str, Any]:
@@ -231,7 +255,8 @@ def interpret_run(
     splits : sequence of str
         The data splits to look at (``val`` adds statistics to the narrow windows).
     windows : Mapping, optional
-        ``{title: {observer: (lo, hi)}}``; by default the lecture's (:func:`narrow_windows`).
+        Sets of windows ``{tag: {title: {observer: (lo, hi)}}}``, each drawn in ``pearson<tag>``
+        and ``roc_windows<tag>``; by default ``{"": narrow_windows()}``, the lecture's.
     extent : float
         Half-width of the images in translated eta and phi (1.25 for the 25x25 jet images).
     options : PlotOptions, optional
@@ -240,29 +265,24 @@ def interpret_run(
     Returns
     -------
     dict
-        The numbers written to ``interpret.json`` (per window: counts, AUC and its error).
+        The numbers written to ``interpret.json``: the splits, and per window (``full`` and
+        every title) the counts, the AUC and its bootstrap error.
     """
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "plots"
     pred = predict_splits(run_dir, splits)
-    images = pred["images"][:, 0]
-    windows = narrow_windows() if windows is None else windows
-    result = interpret_arrays(
-        images,
-        pred["score"],
-        pred["label"],
-        pred["observers"],
-        windows,
-        first_layer_filters(pred["task"].model),
-        pred["task"].signal_class,
-    )
+    images, score, label = pred["images"][:, 0], pred["score"], pred["label"]
+    signal = pred["task"].signal_class
     options = options or PlotOptions(energy=pred["datamodule"].energy)
     set_style(options.style)
     classes = list(pred["config"].data.get("classes") or ["background", "signal"])
-    files = draw_interpretation(
-        result, images, pred["label"], out, classes, extent, options, pred["task"].signal_class
-    )
-    numbers = {"splits": list(splits), "windows": result["windows"]}
+    result = image_results(images, score, label, first_layer_filters(pred["task"].model), signal)
+    files = draw_images(result, images, label, out, classes, extent, options, signal)
+    numbers: dict[str, Any] = {"splits": list(splits), "windows": {}}
+    for tag, group in ({"": narrow_windows()} if windows is None else windows).items():
+        found = window_results(images, score, label, pred["observers"], group, signal)
+        files += draw_windows(found, out, tag, extent, options)
+        numbers["windows"].update(found["windows"])
     write_json(out / "interpret.json", numbers)
     log.info("Interpretation of %s: %d figures in %s", run_dir, len(files), out)
     return numbers

@@ -79,7 +79,7 @@ def test_interpret_run_writes_the_figures(tmp_path):
 
     train(cfg)
     windows = {"W peak": {"jet_m": (70.0, 90.0), "tau21": (0.0, 1.0)}}
-    numbers = interpret_run(out, splits=["val", "test"], windows=windows,
+    numbers = interpret_run(out, splits=["val", "test"], windows={"": windows},
                             options=PlotOptions(formats=("png",)))
     names = {p.name for p in (out / "plots").glob("*.png")}
     assert {
