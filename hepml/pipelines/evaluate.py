@@ -32,7 +32,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         raise ValueError("hepml eval needs ckpt_path=PATH/TO/best.ckpt")
     override = OmegaConf.to_container(cfg.data, resolve=True) if cfg.get("data") else None
     metrics = evaluate_checkpoint(cfg.ckpt_path, Path(cfg.paths.output_dir), override, cfg.get("plots", True),
-                                  trust=bool(cfg.get("trust_checkpoint", False)))
+                                  trust=bool(cfg.get("trust_checkpoint", False)),
+                                  trainer_cfg=cfg.get("trainer"))  # trainer=gpu|ddp: through a Trainer
     # predictions.format=root|parquet: copies beside predictions.h5
     write_prediction_copies(Path(cfg.paths.output_dir) / "predictions.h5",
                             (cfg.get("predictions") or {}).get("format"))
@@ -85,6 +86,7 @@ def _file_list(data: dict[str, Any]) -> list[str]:
 def evaluate_checkpoint(
     ckpt_path: str | Path, out_dir: str | Path, data_override: dict[str, Any] | None = None,
     plots: bool = True, dm: HEPDataModule | None = None, trust: bool = False,
+    trainer_cfg: Any = None,
 ) -> dict[str, float]:
     """Write ``out_dir/predictions.h5``, ``metrics.json`` and ``plots/``; return the metrics.
 
@@ -110,7 +112,12 @@ def evaluate_checkpoint(
         pred = {} if streamed else estimator_predictions(ckpt, dm, target_transform, ckpt_path)
         n_parameters = meta.get("fit_info", {}).get("n_parameters", "")
     else:
-        pred, extra = ({}, {}) if streamed else _task_predictions(run_cfg, meta, ckpt, dm)
+        if streamed:
+            pred, extra = {}, {}
+        elif trainer_cfg is not None:  # on the Trainer's devices and processes, gathered
+            pred, extra = _trainer_predictions(run_cfg, meta, ckpt, dm, trainer_cfg), {}
+        else:
+            pred, extra = _task_predictions(run_cfg, meta, ckpt, dm)
         n_parameters = sum(v.numel() for k, v in ckpt["state_dict"].items() if k.startswith("model."))
     columns = {} if streamed else {**dm.split_columns("test"), **pred}
     kind = meta["kind"]
@@ -153,6 +160,14 @@ def _labels(dm: HEPDataModule) -> dict[str, dict[str, str]]:
     for name, spec in dm.labels.items():
         out[name] = {**out.get(name, {}), **(spec if isinstance(spec, dict) else {"label": str(spec)})}
     return out
+
+
+def _trainer_predictions(run_cfg: DictConfig, meta: dict, ckpt: dict, dm, trainer_cfg) -> dict[str, np.ndarray]:
+    from hepml.pipelines.trainer_eval import trainer_predictions
+
+    task = build_task(run_cfg, instantiate(run_cfg.model, _convert_="all"), meta["stats"], train=False)
+    task.load_state_dict(ckpt["state_dict"])
+    return trainer_predictions(task, dm, trainer_cfg)
 
 
 def _task_predictions(run_cfg: DictConfig, meta: dict, ckpt: dict, dm) -> tuple[dict[str, np.ndarray], dict]:

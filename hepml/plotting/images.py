@@ -17,8 +17,8 @@ from hepml.plotting.style import label, new_figure, save
 
 __all__ = ["plot_difference_image", "plot_mean_images"]
 
-ETA_LABEL = r"Translated pseudorapidity $\eta'$"
-PHI_LABEL = r"Translated azimuth $\phi'$"
+ETA_LABEL = r"Translated $\eta$"
+PHI_LABEL = r"Translated $\phi$ (rotated)"
 
 
 def _extent(extent: float | tuple[float, float, float, float]) -> tuple[float, ...]:

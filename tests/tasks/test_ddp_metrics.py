@@ -8,8 +8,10 @@ import pytest
 from helpers import compose_train, make_tau_like, write_h5
 
 from hepml.data.io.csv import write_csv
+from hepml.pipelines.evaluate import evaluate_checkpoint
 from hepml.pipelines.train import train
 from hepml.pipelines.trainer_eval import trainer_test
+from hepml.predictions import read_predictions
 from hepml.tasks.gather import once_per_event
 
 
@@ -46,6 +48,14 @@ def test_one_and_two_processes_give_identical_metrics(tmp_path):
 
     # the evaluation from the predictions file (float64) agrees to the float32 the Trainer logs
     assert one["auc"] == pytest.approx(json.loads((run / "metrics.json").read_text())["auc"], abs=1e-6)
+
+    # hepml eval through a Trainer with two processes: the same predictions file, the same metrics
+    plain = evaluate_checkpoint(ckpt, tmp_path / "plain", plots=False)
+    spawned = evaluate_checkpoint(ckpt, tmp_path / "two", plots=False, trainer_cfg=_trainer("ddp_sim"))
+    a, _, _ = read_predictions(tmp_path / "plain" / "predictions.h5")
+    b, _, _ = read_predictions(tmp_path / "two" / "predictions.h5")
+    np.testing.assert_array_equal(a["score"], b["score"])
+    assert spawned["auc"] == plain["auc"] and spawned["rejection_eff50"] == plain["rejection_eff50"]
 
     data = write_h5(tmp_path / "taus.h5", make_tau_like(1001))
     reg = tmp_path / "reg"
