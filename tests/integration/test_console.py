@@ -37,5 +37,5 @@ def test_command_help_lists_only_its_groups(tmp_path):
     assert proc.returncode == 0, proc.stderr
     groups = proc.stdout.split("== Config groups of hepml eval ==")[1].split("== Config ==")[0]
     names = {line.split(":")[0] for line in groups.strip().splitlines()}
-    assert {"data", "debug"} <= names and not names & {"model", "optimizer", "trainer", "loss"}
+    assert {"data", "debug"} <= names and not names & {"model", "optimizer", "loss", "experiment"}
     assert "cli" not in proc.stdout.split("\n")[0]
