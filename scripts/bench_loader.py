@@ -171,6 +171,8 @@ def run_child(n_jets: int, streaming: bool, max_rss_gb: float, compression: str 
         raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode})")
     result = json.loads(out.strip().splitlines()[-1])
     result["pss_gb"] = peak
+    log.warning("%s, %s, %d worker(s), %s jets: %.0f jets/s, peak %.2f GB", "streaming" if streaming
+                else "in memory", compression, workers, f"{n_jets:,}", result["jets_per_s"], peak)
     return result
 
 
