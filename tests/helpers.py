@@ -58,3 +58,23 @@ def compose_train(overrides: list[str]):
 
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
         return compose("train", overrides=overrides)
+
+
+PEERBENCH_MAKE = REPO.parent / "shared" / "peer-bench" / "make_data.py"
+
+
+def peerbench_overrides(directory: Path, n_train: int = 600, n_test: int = 200) -> list[str]:
+    """Data overrides of ``data=peerbench`` for a small peer-bench file made in ``directory`` by
+    ``../shared/peer-bench/make_data.py`` (the test is skipped where that script is absent)."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    if not PEERBENCH_MAKE.is_file():
+        pytest.skip(f"{PEERBENCH_MAKE} not present")
+    out = Path(directory) / f"peerbench_{n_train}_{n_test}"
+    if not (out / "jets_test.root").is_file():
+        subprocess.run([sys.executable, str(PEERBENCH_MAKE), "--outdir", str(out), "--n-train", str(n_train),
+                        "--n-test", str(n_test)], check=True, capture_output=True)
+    return [f"data.files.train=[{out}/jets_train.root]", f"data.files.test=[{out}/jets_test.root]"]

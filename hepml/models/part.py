@@ -111,7 +111,7 @@ class ParticleTransformer(nn.Module):
         bias = self.pairs(pair_features(vectors, mask), mask) if self.pairs is not None else None
         for block in self.blocks:
             h = block(h, mask, bias)
-        cls = self.cls_token.expand(h.shape[0], -1, -1)
+        cls = self.cls_token + h.new_zeros(h.shape[0], 1, h.shape[-1])  # (not a view: no-grad safe)
         for block in self.class_blocks:
             cls = block(cls, h, mask)
         out = self.norm(cls[:, 0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from hepml.data.datamodule import HEPDataModule
 from hepml.metrics.summary import summarize
+from hepml.models.cost import macs_per_example
 from hepml.pipelines.common import build_datamodule, build_task, load_checkpoint, write_json
 from hepml.pipelines.estimator_fit import estimator_predictions
 from hepml.pipelines.plot import plot_options
@@ -137,6 +139,7 @@ def evaluate_checkpoint(
         "sources": [s.name for s in dm.schema.sources],
         "labels": _labels(dm),
         "energy": dm.energy,
+        "flavour": OmegaConf.to_container(run_cfg.flavour) if run_cfg.get("flavour") else None,
     }
     if streamed:
         predict = predictor(ckpt, run_cfg, dm, target_transform, ckpt_path)
@@ -176,16 +179,23 @@ def _task_predictions(run_cfg: DictConfig, meta: dict, ckpt: dict, dm) -> tuple[
     task.load_state_dict(ckpt["state_dict"])
     task.eval()
     parts: list[dict[str, torch.Tensor]] = []
-    loss_sum, n = 0.0, 0
+    loss_sum, n, first = 0.0, 0, None
+    start = time.perf_counter()
     with torch.no_grad():
         for batch in dm.predict_dataloader():
+            first = batch if first is None else first
             output = task(batch["inputs"])
             parts.append({"index": batch["index"], **task.predictions(output, batch)})
             if task.loss is not None:
                 m = len(batch["index"])
                 loss_sum += float(task.loss(output, task.target_of(batch), event_weight(batch))) * m
                 n += m
+    seconds = time.perf_counter() - start  # inference throughput: loader, forward, bookkeeping
     out = {k: torch.cat([p[k] for p in parts]).numpy() for k in parts[0]}
     if not np.array_equal(out.pop("index"), dm.indices["test"]):
         raise RuntimeError("prediction order does not match the test split")
-    return out, ({"loss": loss_sum / n} if n else {})
+    extra = {"loss": loss_sum / n} if n else {}
+    if first is not None:
+        extra["infer_events_per_s"] = round(sum(len(p["index"]) for p in parts) / seconds, 1)
+        extra["macs_per_event"] = round(macs_per_example(lambda: task(first["inputs"]), len(first["index"])))
+    return out, extra

@@ -26,7 +26,9 @@ from hepml.metrics.uncertainty import effective_entries
 from hepml.plotting.anomaly import plot_anomaly
 from hepml.plotting.binning import observer_binning
 from hepml.plotting.efficiency import plot_efficiency_vs
+from hepml.plotting.flavour import plot_flavour
 from hepml.plotting.labels import axis_label, decay_mode_name, display_name, variable_label
+from hepml.plotting.multiclass import plot_multiclass
 from hepml.plotting.options import PlotOptions
 from hepml.plotting.page import write_page
 from hepml.plotting.regression import observer_plot, plot_response, plot_truth_vs_pred
@@ -161,4 +163,8 @@ def _classification(c: dict[str, np.ndarray], info: dict[str, Any], out: Path, o
         ticks = None if binning.categories is None else category_names(obs, binning.categories)
         files += plot_efficiency_vs(c[obs], {name: c["score"]}, is_sig, out / f"eff_vs_{obs}",
                                     axis_label(obs, labels), w, options, binning, ticks)  # fmt: skip
+    if np.ndim(c.get("probabilities")) == 2:  # multi-class: confusion matrix, one-vs-rest ROCs
+        files += plot_multiclass(c, info, out, options)
+        if info.get("flavour"):  # b / c / light: hepml.plotting.flavour
+            files += plot_flavour(c, info, out, options)
     return files

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -12,8 +13,8 @@ import torch
 from torch import nn
 
 from hepml.models.layers.inputnorm import InputNorm
-
 from hepml.tasks.gather import gather_outputs, once_per_event, to_numpy
+
 
 def model_input_names(model: nn.Module) -> list[str]:
     """The input groups a model takes: its ``input_groups`` attribute, else the parameter names
@@ -75,6 +76,9 @@ class Task(L.LightningModule):
             "task": n_outputs,
         }
         self.model_inputs = model_input_names(model)
+        # training throughput (events/s over the training batches, loader included): train_events_per_s
+        self.throughput: dict[str, float] = {}
+        self._clock = {"events": 0, "seconds": 0.0, "start": None, "last": None}
         known = {k: v for k, v in widths.items() if v is not None}
         if len(set(known.values())) > 1:
             raise ValueError(
@@ -82,15 +86,15 @@ class Task(L.LightningModule):
                 f"{known.get('loss')} output(s): set task.n_outputs (the model follows it)"
             )
 
-    # -------------------------------------------------------------- data stats
-    def set_data_stats(self, stats: Mapping[str, Any]) -> None:
-        """Install the training-split statistics as buffers (before fit or load_state_dict)."""
-        self.norm = InputNorm(stats["inputs"])
     def compile_model(self, backend: str | None = None) -> None:
         """``torch.compile`` the model in place (``nn.Module.compile``: the state dict keeps its
         keys, so checkpoints load into an uncompiled task); ``backend`` None is inductor."""
         self.model.compile(**({"backend": backend} if backend else {}))
 
+    # -------------------------------------------------------------- data stats
+    def set_data_stats(self, stats: Mapping[str, Any]) -> None:
+        """Install the training-split statistics as buffers (before fit or load_state_dict)."""
+        self.norm = InputNorm(stats["inputs"])
 
     def forward(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         if self.norm is None:
@@ -117,16 +121,39 @@ class Task(L.LightningModule):
         output = self(batch["inputs"])
         return output, self.loss(output, self.target_of(batch), event_weight(batch))
 
+    @property
+    def _sync(self) -> bool:
+        """Reduce logged values across processes only under DDP (a collective per call otherwise)."""
+        trainer = self._trainer
+        return trainer is not None and trainer.world_size > 1
+
     def training_step(self, batch, batch_idx):
         _, loss = self._loss(batch)
         self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True,
-                 batch_size=len(batch["index"]), sync_dist=True)
+                 batch_size=len(batch["index"]), sync_dist=self._sync)
         return loss
+
+    def on_train_batch_start(self, batch, batch_idx):
+        now = time.perf_counter()
+        if self._clock["start"] is None:
+            self._clock["start"] = now
+        self._clock["events"] += len(batch["index"])
+
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        self._clock["last"] = time.perf_counter()
+
+    def on_train_epoch_end(self):
+        clock = self._clock
+        if clock["start"] is not None and clock["last"] is not None:
+            clock["seconds"] += clock["last"] - clock["start"]
+        clock["start"] = clock["last"] = None
+        if clock["seconds"] > 0:
+            self.throughput = {"train_events_per_s": round(clock["events"] / clock["seconds"], 1)}
 
     def _eval_step(self, batch, stage: str):
         output, loss = self._loss(batch)
         self.log(f"{stage}/loss", loss, on_epoch=True, prog_bar=True, batch_size=len(batch["index"]),
-                 sync_dist=True)
+                 sync_dist=self._sync)
         self._outputs[stage].append({k: v.detach().cpu() for k, v in self.step_outputs(output, batch).items()})
 
     def validation_step(self, batch, batch_idx):
@@ -143,7 +170,7 @@ class Task(L.LightningModule):
         arrays = once_per_event({k: to_numpy(v) for k, v in gathered.items()})  # the whole split
         self._outputs[stage] = []
         for name, value in self.epoch_metrics(arrays).items():
-            self.log(f"{stage}/{name}", float(value), prog_bar=True, sync_dist=True)
+            self.log(f"{stage}/{name}", float(value), prog_bar=True, sync_dist=self._sync)
 
     def on_validation_epoch_end(self):
         self._epoch_end("val")
@@ -161,10 +188,24 @@ class Task(L.LightningModule):
         opt = self.optimizer_factory(params=self.parameters())
         if self.scheduler_factory is None:
             return opt
+        if _per_step(self.scheduler_factory):  # one-cycle: the whole run's steps, stepped per batch
+            sched = self.scheduler_factory(optimizer=opt, total_steps=int(self.trainer.estimated_stepping_batches))
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
         sched = self.scheduler_factory(optimizer=opt)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": self.monitor}}
 
     # -------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["hepml"] = self.meta
+
+
+def _per_step(factory: Callable[..., Any]) -> bool:
+    """A scheduler that takes ``total_steps`` and is not given it (``OneCycleLR``): built with the
+    run's number of optimiser steps and stepped after every batch."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
+    keywords = getattr(factory, "keywords", {}) or {}
+    return "total_steps" in params and not any(keywords.get(k) for k in ("total_steps", "epochs"))
 

@@ -1,0 +1,62 @@
+"""Every particle model trains by name on every particle-list experiment (a few batches on tiny
+generated samples), evaluates from its checkpoint, and records its cost and throughput."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers import compose_train, peerbench_overrides
+
+from hepml.pipelines.common import ensure_sample
+from hepml.pipelines.train import train
+from hepml.predictions import read_predictions
+
+PARTICLE_MODELS = ["efn", "particlenet_lite", "particlenet", "part", "transformer", "rnn", "deepjet"]
+PAIRS = ([("top_tagging", m) for m in PARTICLE_MODELS] + [("quark_gluon", m) for m in PARTICLE_MODELS]
+         + [("flavour_tagging", m) for m in ("deepjet", "rnn")] + [("peerbench", "transformer")])
+FAST = ["trainer.max_epochs=1", "+trainer.limit_train_batches=2", "callbacks.progress_bar=null",
+        "logger=csv", "data.batch_size=16", "plots=false"]
+SAMPLE_EVENTS = 150
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("particle_samples")
+
+
+def _data(experiment: str, samples: Path) -> list[str]:
+    if experiment == "peerbench":
+        return peerbench_overrides(samples)
+    overrides = [f"paths.data_dir={samples}", f"sample.n_events={SAMPLE_EVENTS}", "sample.workers=1"]
+    ensure_sample(compose_train([f"experiment={experiment}", *overrides]))
+    return overrides
+
+
+@pytest.mark.parametrize(("experiment", "model"), PAIRS)
+def test_model_trains_on_experiment(experiment, model, samples, tmp_path):
+    out = tmp_path / "run"
+    cfg = compose_train([f"experiment={experiment}", f"model={model}", *_data(experiment, samples), *FAST,
+                         f"paths.output_dir={out}", f"paths.cache_dir={tmp_path}/cache"])
+    metrics = train(cfg)
+    saved = json.loads((out / "metrics.json").read_text())
+    assert 0.0 <= saved["auc"] <= 1.0 and set(saved) == set(metrics)
+    assert saved["train_events_per_s"] > 0 and saved["infer_events_per_s"] > 0
+    assert saved["macs_per_event"] > 0
+    columns, task, info = read_predictions(out / "eval" / "predictions.h5")
+    assert task == "classification" and info["n_parameters"] > 0
+    if experiment == "flavour_tagging":
+        assert columns["probabilities"].shape[1] == 3
+
+
+def test_flavour_plots_and_multiclass_plots(samples, tmp_path):
+    out = tmp_path / "run"
+    cfg = compose_train(["experiment=flavour_tagging", "model=deepjet", *_data("flavour_tagging", samples),
+                         *[o for o in FAST if o != "plots=false"], "plots.n_bootstrap=5",
+                         f"paths.output_dir={out}", f"paths.cache_dir={tmp_path}/cache"])
+    train(cfg)
+    plots = {p.stem for p in (out / "eval" / "plots").glob("*.png")}
+    expected = {"flavour_rejection", "flavour_discriminant", "confusion_matrix", "roc_one_vs_rest",
+                "flavour_eff_vs_jet_pt"}
+    assert expected <= plots, sorted(plots)
