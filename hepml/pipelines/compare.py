@@ -25,7 +25,10 @@ from hepml.predictions import read_predictions
 log = logging.getLogger(__name__)
 
 COLUMNS = ["run", "model", "features", "auc", "rejection_eff30", "rejection_eff50", "rejection_eff70",
-           "significance", "resolution", "bias", "n_parameters", "train_time_s"]
+           "significance", "resolution", "bias", "n_parameters", "macs_per_event", "train_events_per_s",
+           "infer_events_per_s", "train_time_s"]
+# recorded while training (train_*) and evaluating (infer_events_per_s, macs_per_event), in metrics.json
+RECORDED = ("train_time_s", "train_events_per_s", "infer_events_per_s", "macs_per_event")
 
 
 def find_runs(paths: list[str | Path]) -> list[Path]:
@@ -66,9 +69,10 @@ def _row(run: Path, columns: dict, task: str, info: dict[str, Any]) -> dict[str,
         "n_parameters": info.get("n_parameters", ""),
         **metrics,
     }
-    train_metrics = run / "metrics.json"
-    if train_metrics.is_file():
-        row["train_time_s"] = json.loads(train_metrics.read_text()).get("train_time_s", "")
+    for path in (run / "metrics.json", run / "eval" / "metrics.json"):
+        if path.is_file():
+            recorded = json.loads(path.read_text())
+            row.update({k: recorded[k] for k in RECORDED if recorded.get(k) is not None and k not in row})
     return row
 
 

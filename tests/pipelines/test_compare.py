@@ -59,3 +59,15 @@ def test_predictions_round_trip_and_errors(tmp_path):
     (tmp_path / "x.h5").write_text("not hdf5")
     with pytest.raises(ValueError, match="not an HDF5 predictions file"):
         read_predictions(tmp_path / "x.h5")
+
+
+def test_compare_reports_cost_and_throughput(tmp_path):
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 500)
+    run = _run(tmp_path / "run", labels + rng.random(500), labels, {"model": "particlenet_lite"})
+    (run / "metrics.json").write_text(json.dumps({"train_time_s": 3.0, "train_events_per_s": 1250.0,
+                                                  "infer_events_per_s": 4100.0, "macs_per_event": 3.1e6}))
+    compare([run], tmp_path / "cmp")
+    (row,) = csv.DictReader(open(tmp_path / "cmp" / "comparison.csv"))
+    assert float(row["train_events_per_s"]) == 1250.0 and float(row["infer_events_per_s"]) == 4100.0
+    assert float(row["macs_per_event"]) == 3.1e6 and row["train_time_s"] == "3.0"
