@@ -76,7 +76,7 @@ def _train(cfg: DictConfig, out_dir: Path, plan: RunPlan) -> dict[str, float]:
         metrics.update(evaluate_checkpoint(best, out_dir / "eval", plots=cfg.get("plots", True), dm=dm,
                                            trust=True))
     if best is not None and cfg.get("evaluate", True):  # predictions.format=root|parquet
-        write_prediction_copies(out_dir / "eval" / "predictions.h5", cfg.get("predictions", {}).get("format"))
+        write_prediction_copies(out_dir / "eval" / "predictions.h5", (cfg.get("predictions") or {}).get("format"))
     write_json(out_dir / "metrics.json", metrics)
     finish_run(metrics, out_dir)
     return metrics

@@ -56,10 +56,12 @@ def test_train_returns_the_best_checkpoints_validation_metrics(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_two_trial_optuna_sweep_and_its_comparison(tmp_path):
+def test_a_two_trial_optuna_sweep_in_parallel_and_its_comparison(tmp_path):
     data = _higgs_like(tmp_path / "h.csv")
     env = {**os.environ, "MPLBACKEND": "Agg"}
+    # two trials at once in two local processes (the joblib launcher)
     cmd = [sys.executable, "-m", "hepml.cli", "train", "-m", "hparams_search=higgs_mlp", "data/features=high",
+           "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweeper.n_jobs=2",
            f"data.files=[{data}]", "data.observers=[lepton_pT]", "hydra.sweeper.n_trials=2",
            "trainer.max_epochs=2", "callbacks.progress_bar=null", "plots=false", "print_config=false",
            f"hydra.sweep.dir={tmp_path}/sweep", f"paths.cache_dir={tmp_path}/c"]
