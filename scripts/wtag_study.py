@@ -10,12 +10,18 @@ then adds, on the same test jets, a cut on (mass, tau21) scanned along the signa
 and a Fisher linear discriminant on the pixels (arXiv:1407.5675, trained on the training jets),
 draws every ROC on one figure (``<out>/roc.png``, ratio to the cuts), writes ``<out>/summary.md``
 and ``summary.json`` (AUC and rejections per method), and looks into the CNN
-(:func:`hepml.pipelines.interpret.interpret_run`: ``<out>/cnn/plots/``).
+(:func:`hepml.pipelines.interpret.interpret_run`: ``<out>/cnn/plots/``), in the lecture's
+narrow windows of mass and tau21 and in wider ones, beside the BDT on (mass, tau21) there. The
+narrow windows hold few QCD jets; ``--window-file`` adds a sample generated in the 65-95 GeV
+mass window, every jet of it unseen in training (``<out>/cnn/plots_mass_window/``).
 
 Usage::
 
     hepml generate sample=wtag_images n_events=40000 workers=2      # once, ~140 jets/s/core
-    python scripts/wtag_study.py --n-events 40000 --out outputs/wtag_study
+    hepml generate sample=wtag_images n_events=20000 workers=2 seed=2 \
+        'sample.params.mass_window=[65,95]' output=data/wtag_images_mass65-95_20000_seed2.h5
+    python scripts/wtag_study.py --n-events 40000 --out outputs/wtag_study \
+        --window-file data/wtag_images_mass65-95_20000_seed2.h5
 """
 
 from __future__ import annotations
@@ -113,21 +119,39 @@ def summary_rows(curves: dict) -> dict[str, dict[str, float]]:
     return rows
 
 
-def mass_tau21_in_windows(out: Path, splits: list[str], windows: dict) -> dict[str, dict]:
-    """AUC of the BDT on (mass, tau21) inside each window, on the jets the CNN is looked at with:
-    what mass and tau21 still tell apart there (the CNN's excess over it is new information)."""
-    pred = predict_splits(out / "cnn", splits)
+def mass_tau21_in_windows(
+    out: Path, splits: list[str], windows: dict, files: list[str] | None = None
+) -> dict[str, dict]:
+    """AUC of the BDT on (mass, tau21) in all and inside each window, on the jets the CNN is
+    looked at with: what mass and tau21 still tell apart there (the CNN's excess over it is
+    new information)."""
+    pred = predict_splits(out / "cnn", splits, files=files)
     path = out / "bdt_mass_tau21" / "checkpoints" / "best.ckpt"
     bdt = load_estimator(load_checkpoint(path, trust=True), path)
     obs = pred["observers"]
     score = bdt.predict(np.stack([obs["jet_m"], obs["tau21"]], axis=1).astype(np.float32))["score"]
     is_sig = (pred["label"] == 1).astype(int)
-    found = {}
+    found = {"full": dict(zip(("auc", "auc_error"), mi.auc_with_error(score, is_sig), strict=True))}
     for title, ranges in windows.items():
         keep = mi.in_window(obs, ranges)
         auc, err = mi.auc_with_error(score[keep], is_sig[keep])
         found[title] = {"auc": auc, "auc_error": err}
     return found
+
+
+def window_table(found: dict) -> list[str]:
+    """Markdown rows: counts and AUCs of the CNN and of the BDT on (mass, tau21) per window."""
+    lines = [
+        "| window | W jets | QCD jets | CNN AUC | BDT (m, tau21) AUC |",
+        "|---|---|---|---|---|",
+    ]
+    for k, v in found["cnn"].items():
+        ref = found["bdt_mass_tau21"][k]
+        lines.append(
+            f"| {k} | {v['n_signal']} | {v['n_background']} | {v['auc']:.3f} +- "
+            f"{v['auc_error']:.3f} | {ref['auc']:.3f} +- {ref['auc_error']:.3f} |"
+        )
+    return lines
 
 
 def main() -> None:
@@ -145,6 +169,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--override", nargs="*", default=[], help="more Hydra overrides for every run"
+    )
+    parser.add_argument(
+        "--window-file",
+        nargs="*",
+        default=None,
+        help="other wtag_images files (e.g. generated in the 65-95 GeV mass window) "
+        "to look at the CNN in the narrow windows with more jets",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -173,27 +204,32 @@ def main() -> None:
     )
     rows = summary_rows({k: curves[k] for k in order})
     sets = {"": narrow_windows(), "_wide": WIDE}
-    windows = interpret_run(out / "cnn", splits=args.splits, windows=sets, options=options)[
-        "windows"
-    ]
-    reference = mass_tau21_in_windows(out, args.splits, {**sets[""], **sets["_wide"]})
-    summary = {"methods": rows, "cnn_windows": windows, "bdt_mass_tau21_windows": reference,
-               "train_metrics": metrics}  # fmt: skip
+    every = {**sets[""], **sets["_wide"]}
+    cnn = interpret_run(out / "cnn", splits=args.splits, windows=sets, options=options)
+    summary = {
+        "methods": rows,
+        "train_metrics": metrics,
+        "windows": {
+            "jets": cnn["splits"],
+            "cnn": cnn["windows"],
+            "bdt_mass_tau21": mass_tau21_in_windows(out, args.splits, every),
+        },
+    }
+    if args.window_file:
+        found = interpret_run(out / "cnn", out / "cnn" / "plots_mass_window", windows=sets,
+                              options=options, files=args.window_file)  # fmt: skip
+        summary["mass_window_sample"] = {
+            "jets": args.window_file,
+            "cnn": found["windows"],
+            "bdt_mass_tau21": mass_tau21_in_windows(out, args.splits, every, args.window_file),
+        }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     lines = ["| method | AUC | rejection at 30 / 50 / 70% |", "|---|---|---|"]
     lines += [f"| {k} | {v['auc']:.3f} | {v['rejection_eff30']:.0f} / {v['rejection_eff50']:.1f} / "
               f"{v['rejection_eff70']:.1f} |" for k, v in rows.items()]  # fmt: skip
-    lines += [
-        "",
-        "| window | W jets | QCD jets | CNN AUC | BDT (m, tau21) AUC |",
-        "|---|---|---|---|---|",
-    ]
-    for k, v in windows.items():
-        ref = reference.get(k, {"auc": rows[r"BDT ($m$, $\tau_{21}$)"]["auc"], "auc_error": 0.0})
-        lines.append(
-            f"| {k} | {v['n_signal']} | {v['n_background']} | {v['auc']:.3f} +- "
-            f"{v['auc_error']:.3f} | {ref['auc']:.3f} +- {ref['auc_error']:.3f} |"
-        )
+    for key in ("windows", "mass_window_sample"):
+        if key in summary:
+            lines += ["", f"jets: {summary[key]['jets']}", ""] + window_table(summary[key])
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     log.info("W-tagging study written to %s:\n%s", out, "\n".join(lines))
 

@@ -45,10 +45,14 @@ TAU21_WINDOWS = ((0.19, 0.21), (0.39, 0.41), (0.59, 0.61))
 
 
 def predict_splits(
-    run_dir: str | Path, splits: Sequence[str] = ("test",), trust: bool = True
+    run_dir: str | Path,
+    splits: Sequence[str] = ("test",),
+    trust: bool = True,
+    files: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """A run's best checkpoint applied to its own data: images (after the data transform, before
-    the normalisation), scores, labels, observers and the loaded task.
+    """A run's best checkpoint applied to its own data (or to other ``files``, read whole as the
+    test split): images (after the data transform, before the normalisation), scores, labels,
+    observers and the loaded task.
 
     Returns
     -------
@@ -63,7 +67,11 @@ def predict_splits(
         raise ValueError(f"{ckpt_path} holds an estimator: interpretation needs a network")
     meta = ckpt["hepml"]
     cfg = OmegaConf.create(meta["config"])
-    dm = build_datamodule(OmegaConf.to_container(cfg.data))
+    data = OmegaConf.to_container(cfg.data)
+    if files:
+        data = {**data, "files": [str(f) for f in files], "sources": None, "eval_all": True}
+        splits = ["test"]
+    dm = build_datamodule(data)
     dm.load(stats=meta["stats"])
     if "images" not in dm.arrays["inputs"]:
         raise ValueError(f"{run_dir}: the data config has no `images` input group to look into")
@@ -243,6 +251,7 @@ def interpret_run(
     windows: Mapping[str, Mapping[str, Mapping]] | None = None,
     extent: float = 1.25,
     options: PlotOptions | None = None,
+    files: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Interpretation figures and numbers of a trained image classifier (see the module doc).
 
@@ -261,6 +270,9 @@ def interpret_run(
         Half-width of the images in translated eta and phi (1.25 for the 25x25 jet images).
     options : PlotOptions, optional
         Label, energy and formats.
+    files : sequence of str, optional
+        Other files of the same layout to look at, every event of them (e.g. a sample generated
+        in the W mass window, for statistics in the narrow windows); ``splits`` is then ignored.
 
     Returns
     -------
@@ -270,7 +282,7 @@ def interpret_run(
     """
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "plots"
-    pred = predict_splits(run_dir, splits)
+    pred = predict_splits(run_dir, splits, files=files)
     images, score, label = pred["images"][:, 0], pred["score"], pred["label"]
     signal = pred["task"].signal_class
     options = options or PlotOptions(energy=pred["datamodule"].energy)
@@ -278,7 +290,9 @@ def interpret_run(
     classes = list(pred["config"].data.get("classes") or ["background", "signal"])
     result = image_results(images, score, label, first_layer_filters(pred["task"].model), signal)
     files = draw_images(result, images, label, out, classes, extent, options, signal)
-    numbers: dict[str, Any] = {"splits": list(splits), "windows": {}}
+    numbers: dict[str, Any] = {"splits": ["test"] if files else list(splits), "windows": {}}
+    if files:
+        numbers["files"] = [str(f) for f in files]
     for tag, group in ({"": narrow_windows()} if windows is None else windows).items():
         found = window_results(images, score, label, pred["observers"], group, signal)
         files += draw_windows(found, out, tag, extent, options)
