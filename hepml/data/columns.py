@@ -5,7 +5,7 @@ transforms, padding/sorting of particle lists, points and 4-vectors, image resha
 (ratio, log), label mapping and source tags, and returns *event arrays*::
 
     {"inputs": {group: float32, f"{group}_mask": bool, f"{group}_points": float32,
-                f"{group}_vectors": float32},
+                f"{group}_vectors": float32, f"{group}_tree": int64 (tree groups)},
      "entry": int64 (entry number in the file, after the selection),
      "target", "ref", "truth"  (regression),  "label" (classification),  "weight", "baseline",
      "aux": {name: float32},  "observers": {name: array},
@@ -25,6 +25,7 @@ import numpy as np
 
 from hepml.data.preprocess import ColumnError, check_finite, transform_values
 from hepml.data.schema import DataSchema, InputGroup, Source, Target
+from hepml.data.trees import tree_arrays
 from hepml.physics.kinematics import ptetaphim_to_pxpypze
 
 EventArrays = dict[str, Any]
@@ -154,6 +155,8 @@ def _particles(g: InputGroup, cols: Mapping[str, Any], path: str) -> dict[str, n
         vec = np.stack(comps, axis=-1)
         check_finite(vec, f"{g.name}.vectors", path, mask)
         out[f"{g.name}_vectors"] = np.where(mask[..., None], vec, 0.0).astype(np.float32)
+    if g.tree:  # a tree group: the clustering history in the padded layout
+        out[f"{g.name}_tree"] = tree_arrays(g, cols, counts, path)
     return out
 
 

@@ -6,8 +6,9 @@ a typo fails before any file is opened. Group kinds:
 
 * ``scalars`` (no ``max_length``): per-event features ``[n, F]``;
 * particle lists (``max_length``): ``[n, N, F]`` with a mask ``[n, N]``, optionally ``points``
-  (coordinates for graph models, ``[n, N, P]``) and ``vectors`` (4-vectors for pairwise features,
-  ``[n, N, 4]`` as (px, py, pz, E));
+  (coordinates for graph models, ``[n, N, P]``), ``vectors`` (4-vectors for pairwise features,
+  ``[n, N, 4]`` as (px, py, pz, E)) and ``tree`` (the jet's clustering history, ``[n, N - 1, 2]``:
+  a tree group, read by the recursive network);
 * images (``shape: [C, H, W]``): ``[n, C, H, W]`` from one 2D/3D dataset or from flat columns.
 """
 
@@ -32,7 +33,7 @@ VECTOR_KINDS = {"pxpypze": ("px", "py", "pz", "E"), "ptetaphim": ("pt", "eta", "
 IMAGE_NORMS = (None, "global", "pixel")
 _VARIABLE_KEYS = ("column", "transform", "clip", "center", "scale", "pad_value", "missing", "label", "unit")
 _GROUP_KEYS = ("variables", "max_length", "count", "sort_by", "points", "vectors", "shape", "column",
-               "columns", "normalize", "pt_normalize", "log")
+               "columns", "normalize", "pt_normalize", "log", "tree")
 _SOURCE_KEYS = ("files", "label", "domain", "fraction", "labelled", "tree")
 
 
@@ -93,6 +94,10 @@ class InputGroup:
     ``[C, H, W]`` or flat ``H*W*C``) or ``columns`` (one flat column per pixel, C-order);
     ``pt_normalize`` divides each image by its sum, ``log`` takes log(1 + intensity), and
     ``normalize`` is ``global`` (one mean/std per channel), ``pixel`` (per pixel) or null.
+    A particle list with ``tree`` (two columns ``[left, right]``, e.g. ``[tree_kt_left,
+    tree_kt_right]``: the children of each merge of the particles' clustering history, as the jet
+    samples write them) is a tree group (``kind`` stays ``particles``): it also gives
+    ``<group>_tree [n, N - 1, 2]`` (:func:`hepml.data.columns.tree_arrays`).
     """
 
     name: str
@@ -108,6 +113,7 @@ class InputGroup:
     normalize: str | None = "global"
     pt_normalize: bool = False
     log: bool = False
+    tree: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -143,7 +149,7 @@ class InputGroup:
         """Logical column names this group reads."""
         if self.shape is not None:
             return list(self.columns)
-        extra = [self.count, self.sort_by, *self.points, *self.vectors]
+        extra = [self.count, self.sort_by, *self.points, *self.vectors, *self.tree]
         return list(dict.fromkeys(self.names + [c for c in extra if c]))
 
 
@@ -280,13 +286,18 @@ def _group(name: str, spec: Mapping[str, Any]) -> InputGroup:
     max_length = spec.get("max_length")
     points = _names(name, "points", spec.get("points"))
     vectors, kind = _vectors(name, spec.get("vectors"))
-    if max_length is None and (points or vectors or spec.get("count") or spec.get("sort_by")):
-        raise DataConfigError(f"input group {name!r}: points, vectors, count and sort_by need max_length "
+    tree = _names(name, "tree", spec.get("tree"))
+    if tree and len(tree) != 2:
+        raise DataConfigError(f"input group {name!r}: tree needs two columns [left, right] (the children "
+                              f"of each merge, e.g. [tree_kt_left, tree_kt_right]), got {list(tree)}")
+    if max_length is None and (points or vectors or tree or spec.get("count") or spec.get("sort_by")):
+        raise DataConfigError(f"input group {name!r}: points, vectors, tree, count and sort_by need max_length "
                          "(they describe particle lists)")
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
         raise DataConfigError(f"input group {name!r}: max_length must be a positive integer, got {max_length!r}")
     return InputGroup(name=name, variables=vs, max_length=max_length, count=spec.get("count"),
-                      sort_by=spec.get("sort_by"), points=points, vectors=vectors, vectors_kind=kind)
+                      sort_by=spec.get("sort_by"), points=points, vectors=vectors, vectors_kind=kind,
+                      tree=tree)
 
 
 def _vectors(group: str, value: Any) -> tuple[tuple[str, ...], str]:
@@ -321,7 +332,7 @@ def _image_group(name: str, spec: Mapping[str, Any]) -> InputGroup:
     normalize = spec.get("normalize", "global")
     if normalize not in IMAGE_NORMS:
         raise DataConfigError(f"image group {name!r}: normalize must be global, pixel or null, got {normalize!r}")
-    for key in ("variables", "max_length", "count", "sort_by", "points", "vectors"):
+    for key in ("variables", "max_length", "count", "sort_by", "points", "vectors", "tree"):
         if spec.get(key):
             raise DataConfigError(f"image group {name!r}: {key} does not apply to an image")
     return InputGroup(name=name, shape=tuple(shape), columns=(column,) if column else columns,
