@@ -289,14 +289,14 @@ def interpret_run(
     set_style(options.style)
     classes = list(pred["config"].data.get("classes") or ["background", "signal"])
     result = image_results(images, score, label, first_layer_filters(pred["task"].model), signal)
-    files = draw_images(result, images, label, out, classes, extent, options, signal)
+    figures = draw_images(result, images, label, out, classes, extent, options, signal)
     numbers: dict[str, Any] = {"splits": ["test"] if files else list(splits), "windows": {}}
     if files:
         numbers["files"] = [str(f) for f in files]
     for tag, group in ({"": narrow_windows()} if windows is None else windows).items():
         found = window_results(images, score, label, pred["observers"], group, signal)
-        files += draw_windows(found, out, tag, extent, options)
+        figures += draw_windows(found, out, tag, extent, options)
         numbers["windows"].update(found["windows"])
     write_json(out / "interpret.json", numbers)
-    log.info("Interpretation of %s: %d figures in %s", run_dir, len(files), out)
+    log.info("Interpretation of %s: %d figures in %s", run_dir, len(figures), out)
     return numbers
