@@ -13,7 +13,7 @@ from hepml.pipelines.common import ensure_sample
 from hepml.pipelines.train import train
 from hepml.predictions import read_predictions
 
-PARTICLE_MODELS = ["efn", "particlenet_lite", "particlenet", "part", "transformer", "rnn", "deepjet"]
+PARTICLE_MODELS = ["efn", "particlenet_lite", "particlenet", "part", "transformer", "rnn", "deepjet", "recnn"]
 PAIRS = ([("top_tagging", m) for m in PARTICLE_MODELS] + [("quark_gluon", m) for m in PARTICLE_MODELS]
          + [("flavour_tagging", m) for m in ("deepjet", "rnn")] + [("peerbench", "transformer")])
 FAST = ["trainer.max_epochs=1", "+trainer.limit_train_batches=2", "callbacks.progress_bar=null",
