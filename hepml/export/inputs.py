@@ -19,12 +19,14 @@ from hepml.physics.kinematics import ptetaphim_to_pxpypze
 @dataclass(frozen=True)
 class InputSpec:
     """One graph input: its name, dtype (``float32`` or ``bool``), shape with ``batch`` and
-    ``n_<group>`` for the dynamic axes, and the group it belongs to."""
+    ``n_<group>`` for the dynamic axes, the group it belongs to and, for a particle list, the
+    trained list length (the length traced)."""
 
     name: str
     dtype: str
     shape: tuple[int | str, ...]
     group: str | None
+    max_length: int | None = None
 
 
 def used_groups(schema: DataSchema, model_inputs: Sequence[str]) -> list[InputGroup]:
@@ -45,16 +47,22 @@ def input_specs(schema: DataSchema, model_inputs: Sequence[str]) -> list[InputSp
         if g.kind == "scalars":
             specs.append(InputSpec(g.name, "float32", ("batch", len(g.variables)), g.name))
             continue
-        n = f"n_{g.name}"
-        specs.append(InputSpec(g.name, "float32", ("batch", n, len(g.variables)), g.name))
-        specs.append(InputSpec(f"{g.name}_mask", "bool", ("batch", n), g.name))
+        n, k = f"n_{g.name}", g.max_length
+        specs.append(InputSpec(g.name, "float32", ("batch", n, len(g.variables)), g.name, k))
+        specs.append(InputSpec(f"{g.name}_mask", "bool", ("batch", n), g.name, k))
         if g.points and f"{g.name}_points" in model_inputs:
-            specs.append(InputSpec(f"{g.name}_points", "float32", ("batch", n, len(g.points)), g.name))
+            specs.append(InputSpec(f"{g.name}_points", "float32", ("batch", n, len(g.points)), g.name, k))
         if g.vectors and f"{g.name}_vectors" in model_inputs:
-            specs.append(InputSpec(f"{g.name}_vectors", "float32", ("batch", n, 4), g.name))
+            specs.append(InputSpec(f"{g.name}_vectors", "float32", ("batch", n, 4), g.name, k))
     if schema.target is not None and schema.target.ratio_to:
         specs.append(InputSpec("ref", "float32", ("batch",), None))
     return specs
+
+
+def fixed_particle_axes(specs: Sequence[InputSpec]) -> list[InputSpec]:
+    """The specs with each particle axis fixed at the trained list length."""
+    return [InputSpec(s.name, s.dtype, tuple(s.max_length if isinstance(d, str) and d != "batch" else d
+                                             for d in s.shape), s.group, s.max_length) for s in specs]
 
 
 def dynamic_axes(specs: Sequence[InputSpec]) -> dict[str, dict[int, str]]:

@@ -23,13 +23,15 @@ log = logging.getLogger(__name__)
 METADATA_KEY = "hepml"
 
 
-def example_inputs(specs: Sequence[InputSpec], batch: int = 3, length: int = 4,
+def example_inputs(specs: Sequence[InputSpec], batch: int = 3, extra_length: int = 0,
                    seed: int = 0) -> tuple[torch.Tensor, ...]:
     """Random raw inputs of the right shapes: values in [0.5, 2] (valid for every transform),
-    masks with empty slots, for tracing and for checking an export."""
+    masks with empty slots, for tracing and for checking an export. Particle lists have the
+    trained length plus ``extra_length``."""
     gen = torch.Generator().manual_seed(seed)
     out = []
     for s in specs:
+        length = (s.max_length or 4) + extra_length
         shape = [batch if d == "batch" else length if isinstance(d, str) else d for d in s.shape]
         if s.dtype == "bool":
             mask = torch.rand(shape, generator=gen) < 0.7
@@ -51,6 +53,15 @@ def to_onnx(model: ExportedModel, specs: Sequence[InputSpec], path: str | Path, 
     names = [s.name for s in specs]
     with atomic_path(path, "ONNX model") as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if not dynamo:
+            try:
+                torch.onnx.export(model, example, str(tmp), input_names=names,
+                                  output_names=model.output_names, dynamic_axes=dynamic_axes(specs),
+                                  opset_version=opset, dynamo=False)
+            except (torch.onnx.errors.UnsupportedOperatorError, torch.onnx.errors.OnnxExporterError) as err:
+                log.warning("The TorchScript-based ONNX exporter cannot export this model (%s); "
+                            "using the dynamo exporter", str(err).splitlines()[0][:200])
+                dynamo = True
         if dynamo:
             dims: dict[str, Any] = {}
             shapes = {s.name: {i: dims.setdefault(d, torch.export.Dim(d.replace("-", "_")))
@@ -58,9 +69,6 @@ def to_onnx(model: ExportedModel, specs: Sequence[InputSpec], path: str | Path, 
             torch.onnx.export(model, example, str(tmp), input_names=names, output_names=model.output_names,
                               dynamic_shapes=tuple(shapes[n] for n in names), opset_version=opset,
                               dynamo=True, external_data=False)
-        else:
-            torch.onnx.export(model, example, str(tmp), input_names=names, output_names=model.output_names,
-                              dynamic_axes=dynamic_axes(specs), opset_version=opset, dynamo=False)
         proto = onnx.load(str(tmp))
         onnx.helper.set_model_props(proto, _props(metadata))
         proto.doc_string = "hepml export: raw inputs -> predictions; see metadata_props['hepml']"
@@ -72,6 +80,23 @@ def _props(metadata: dict[str, Any]) -> dict[str, str]:
     flat = {k: v if isinstance(v, str) else json.dumps(v) for k, v in metadata.items()
             if k in ("hepml_version", "kind", "inputs", "outputs", "classes")}
     return {METADATA_KEY: json.dumps(metadata), **flat}
+
+
+def particle_axis_is_dynamic(model: ExportedModel, specs: Sequence[InputSpec], tolerance: float = 1e-4) -> bool:
+    """Whether ``model`` traced at the trained list length still computes the same at another
+    length (False when its shape logic, e.g. k nearest neighbours, is traced as constants)."""
+    if not any(s.max_length for s in specs):
+        return True
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(model, example_inputs(specs), check_trace=False)
+        other = example_inputs(specs, batch=5, extra_length=3, seed=2)
+        try:
+            got = traced(*other)
+        except RuntimeError:
+            return False
+        expected = model(*other)
+    return all(float((a - b).abs().max()) <= tolerance for a, b in zip(got, expected, strict=True))
 
 
 def to_torchscript(model: ExportedModel, specs: Sequence[InputSpec], path: str | Path,

@@ -17,8 +17,21 @@ from hepml import __version__
 from hepml.atomic import write_text_atomic
 from hepml.errors import HepmlError
 from hepml.export.graph import ExportedModel
-from hepml.export.inputs import InputSpec, group_metadata, input_specs, used_groups
-from hepml.export.writers import example_inputs, run_onnx, run_torchscript, to_onnx, to_torchscript
+from hepml.export.inputs import (
+    InputSpec,
+    fixed_particle_axes,
+    group_metadata,
+    input_specs,
+    used_groups,
+)
+from hepml.export.writers import (
+    example_inputs,
+    particle_axis_is_dynamic,
+    run_onnx,
+    run_torchscript,
+    to_onnx,
+    to_torchscript,
+)
 from hepml.pipelines.common import build_datamodule, build_task, load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -78,6 +91,11 @@ def exported_model(ckpt_path: str | Path, trust: bool = False
     model.eval()
     with torch.no_grad():
         model.output_names = list(model.predict(*example_inputs(specs)))
+    dynamic = particle_axis_is_dynamic(model, specs)
+    if not dynamic:
+        log.warning("%s: the model's shape logic does not follow another particle count when traced; "
+                    "the export takes exactly max_length particles (pad or cut the lists)", ckpt_path)
+        specs = fixed_particle_axes(specs)
     target = schema.target
     metadata = {
         "hepml_version": __version__,
@@ -87,6 +105,7 @@ def exported_model(ckpt_path: str | Path, trust: bool = False
         "inputs": [{"name": s.name, "dtype": s.dtype, "shape": list(s.shape)} for s in specs],
         "groups": {g.name: group_metadata(g) for g in groups},
         "outputs": model.output_names,
+        "particle_axis": "dynamic" if dynamic else "fixed at max_length",
         "classes": list(schema.classes),
         "signal_class": int(run_cfg.task.get("signal_class", 1)) if meta.get("kind") == "classification" else None,
         "target": None if target is None else {"variable": target.variable, "ratio_to": target.ratio_to,
@@ -99,8 +118,9 @@ def exported_model(ckpt_path: str | Path, trust: bool = False
 
 def check_export(model: ExportedModel, specs: list[InputSpec], path: Path, fmt: str) -> float:
     """Maximal absolute difference between the written file and PyTorch on random raw inputs
-    (another batch size and particle count than the traced ones)."""
-    example = example_inputs(specs, batch=5, length=7, seed=1)
+    (another batch size than the traced one, and another particle count where it is dynamic)."""
+    dynamic = any(isinstance(d, str) and d != "batch" for s in specs for d in s.shape)
+    example = example_inputs(specs, batch=5, extra_length=3 if dynamic else 0, seed=1)
     with torch.no_grad():
         expected = dict(zip(model.output_names, (t.numpy() for t in model(*example)), strict=True))
     feeds = {s.name: t.numpy() for s, t in zip(specs, example, strict=True)}
