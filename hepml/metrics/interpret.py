@@ -178,10 +178,10 @@ def cut_scan_roc(
         if be < best:
             front.append((se, be))
             best = be
-    if front[-1] != (0.0, 0.0):
-        front.append((0.0, 0.0))
-    sig, bkg = np.array(front[::-1]).T
-    return sig, bkg
+    curve = np.array([(0.0, 0.0), *front[::-1], (1.0, 1.0)])  # looser cuts end at (1, 1)
+    sig, bkg = np.maximum.accumulate(curve, axis=0).T
+    keep = np.r_[True, (np.diff(sig) > 0) | (np.diff(bkg) > 0)]
+    return sig[keep], bkg[keep]
 
 
 def convolve(images: np.ndarray, kernel: np.ndarray) -> np.ndarray:

@@ -87,6 +87,9 @@ def test_cut_scan_finds_the_signal_box():
     at_full = bkg[np.searchsorted(sig, 0.99)]
     assert at_full == pytest.approx(0.03, abs=0.01)
     assert _trapezoid(sig, bkg) > 0.97
+    # the envelope ends at (1, 1) even when every signal jet passes a tighter cut
+    sig2, bkg2 = cut_scan_roc(np.r_[sig_m, bkg_m], np.r_[sig_t, bkg_t], label, n_grid=5)
+    assert (sig2[-1], bkg2[-1]) == (1.0, 1.0) and sig2[-2] == pytest.approx(1.0)
 
 
 def test_convolution_matches_a_shift_and_torch():
