@@ -229,6 +229,7 @@ def draw_images(
         extent,
         diverging=False,
         options=options,
+        log_scale=True,
     )
     if "filters" in result:
         files += plot_filters(

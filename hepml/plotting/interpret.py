@@ -10,13 +10,14 @@ The average images and their difference are :mod:`hepml.plotting.images`'s.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import Normalize
+from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
 
 from hepml.plotting.images import ETA_LABEL, PHI_LABEL
@@ -34,6 +35,15 @@ def _extent(extent: float | tuple[float, float, float, float]) -> tuple[float, f
     return (lo_x, hi_x, lo_y, hi_y)
 
 
+def _label_panels(axes: np.ndarray, options: PlotOptions | None) -> None:
+    """The experiment label above the first panel, the energy above the last of the first row."""
+    options = options or PlotOptions()
+    label(axes[0, 0], dataclasses.replace(options, energy=None, lumi=None))
+    if options.rlabel:
+        last = axes[0, -1]
+        last.text(1.0, 1.01, options.rlabel, transform=last.transAxes, ha="right", va="bottom")
+
+
 def plot_image_panels(
     panels: Mapping[str, np.ndarray],
     path: str | Path,
@@ -44,6 +54,7 @@ def plot_image_panels(
     options: PlotOptions | None = None,
     xlabel: str = ETA_LABEL,
     ylabel: str = PHI_LABEL,
+    log_scale: bool = False,
 ) -> list[Path]:
     """Maps ``[x, y]`` (x the eta-like axis) side by side with a shared colour scale.
 
@@ -65,6 +76,8 @@ def plot_image_panels(
         Label and formats.
     xlabel, ylabel : str
         Axis texts.
+    log_scale : bool
+        Logarithmic colour scale over four decades below the limit (sequential maps only).
 
     Returns
     -------
@@ -80,21 +93,31 @@ def plot_image_panels(
     finite = np.concatenate([v[np.isfinite(v)].ravel() for v in maps.values()] + [np.zeros(1)])
     top = limit if limit is not None else float(np.max(np.abs(finite))) or 1.0
     norm = Normalize(-top, top) if diverging else Normalize(0.0, top)
+    if log_scale and not diverging:
+        norm = LogNorm(top * 1e-4, top)
+        maps = {k: np.where(v > 0, v, np.nan) for k, v in maps.items()}
     n = len(maps)
-    fig = Figure(figsize=(4.2 * n + 1.2, 4.6))
+    cols = 2 if n == 4 else min(n, 3)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(4.3 * cols + 1.3, 4.4 * rows + 0.4), layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(1, n, squeeze=False)[0]
+    axes = fig.subplots(rows, cols, squeeze=False)
     shown = None
     cmap = "RdBu_r" if diverging else "viridis"
-    for ax, (title, values) in zip(axes, maps.items(), strict=True):
+    for ax in axes.ravel()[n:]:
+        ax.set_axis_off()
+    for i, (ax, (title, values)) in enumerate(zip(axes.ravel(), maps.items(), strict=False)):
         shown = ax.imshow(values.T, origin="lower", cmap=cmap, norm=norm, extent=_extent(extent),
                           aspect="equal")  # fmt: skip
-        ax.set_title(title, fontsize="small")
-        ax.set_xlabel(xlabel, fontsize="small")
+        ax.text(0.03, 0.97, title.replace("$, $", "$\n$"), transform=ax.transAxes, va="top",
+                fontsize="x-small", bbox={"facecolor": "white", "alpha": 0.7, "linewidth": 0})
         ax.tick_params(labelsize="x-small")
-    axes[0].set_ylabel(ylabel, fontsize="small")
-    fig.colorbar(shown, ax=list(axes), label=colorbar, fraction=0.046 / n**0.5, pad=0.02)
-    label(axes[0], options)
+        if i // cols == rows - 1 or i + cols >= n:
+            ax.set_xlabel(xlabel, fontsize="small")
+        if i % cols == 0:
+            ax.set_ylabel(ylabel, fontsize="small")
+    fig.colorbar(shown, ax=list(axes.ravel()[:n]), label=colorbar, shrink=0.8)
+    _label_panels(axes, options)
     return save(fig, path, options or PlotOptions())
 
 
