@@ -65,8 +65,13 @@ def export(cfg: DictConfig) -> dict[str, Any]:
     if tolerance is not None:
         result["max_abs_diff"] = check_export(model, specs, out, fmt)
         if result["max_abs_diff"] > float(tolerance):
+            for path in (out, out.with_suffix(out.suffix + ".json")):  # never leave a wrong model
+                path.unlink(missing_ok=True)
+            other = "torchscript" if fmt == "onnx" else "onnx"
             raise ExportError(f"{out}: the exported graph differs from PyTorch by "
-                              f"{result['max_abs_diff']:.3g} (> check_tolerance={tolerance})")
+                              f"{result['max_abs_diff']:.3g} (> check_tolerance={tolerance}), so it was "
+                              f"removed; this model's operations do not export faithfully to {fmt}: try "
+                              f"format={other}" + (" or dynamo=true" if fmt == "onnx" else ""))
     log.info("Exported %s to %s (%s; inputs %s; outputs %s)", cfg.ckpt_path, out, fmt,
              ", ".join(f"{s.name}{list(s.shape)}" for s in specs), ", ".join(model.output_names))
     return result

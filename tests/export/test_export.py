@@ -110,3 +110,13 @@ def test_an_estimator_is_refused_with_a_reason(tmp_path):
                          f"paths.output_dir={run}", f"paths.cache_dir={tmp_path}/c", "model.max_iter=5"]))
     with pytest.raises(ExportError, match="estimator .*BDT.*neural networks only"):
         _export(run / "checkpoints" / "best.ckpt", "onnx", tmp_path)
+
+
+def test_an_unfaithful_export_is_removed_and_explained(runs, tmp_path, monkeypatch):
+    import hepml.pipelines.export as export_module
+
+    _, dirs = runs
+    monkeypatch.setattr(export_module, "check_export", lambda *args: 0.5)
+    with pytest.raises(ExportError, match=r"differs from PyTorch by 0.5 .* removed.*try format=torchscript"):
+        _export(dirs["mlp"] / "checkpoints" / "best.ckpt", "onnx", tmp_path)
+    assert not (tmp_path / "model.onnx").exists() and not (tmp_path / "model.onnx.json").exists()
