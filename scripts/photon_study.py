@@ -38,7 +38,7 @@ from hepml.predictions import read_predictions
 
 log = logging.getLogger("photon_study")
 
-WITH_SHAPES = "model.n_scalar_features=${dim:${data.inputs.scalars}}"
+WITH_SHAPES = "model.n_scalar_features='${dim:${data.inputs.scalars}}'"
 ID_RUNS = {
     "MLP (shower shapes)": ("id_mlp", ["experiment=photon_id"]),
     "BDT (shower shapes)": ("id_bdt", ["experiment=photon_id", "model=bdt"]),
