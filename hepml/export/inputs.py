@@ -61,7 +61,7 @@ def input_specs(schema: DataSchema, model_inputs: Sequence[str]) -> list[InputSp
 
 def fixed_particle_axes(specs: Sequence[InputSpec]) -> list[InputSpec]:
     """The specs with each particle axis fixed at the trained list length."""
-    return [InputSpec(s.name, s.dtype, tuple(s.max_length if isinstance(d, str) and d != "batch" else d
+    return [InputSpec(s.name, s.dtype, tuple((s.max_length or 0) if isinstance(d, str) and d != "batch" else d
                                              for d in s.shape), s.group, s.max_length) for s in specs]
 
 

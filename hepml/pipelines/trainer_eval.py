@@ -40,7 +40,7 @@ class GatherPredictions(Callback):
         local = {k: torch.cat([p[k] for p in self.parts]) for k in self.parts[0]}
         arrays = once_per_event({k: to_numpy(v) for k, v in gather_outputs(pl_module, local).items()})
         if trainer.is_global_zero:
-            np.savez(self.path, **arrays)
+            np.savez(self.path, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
         self.parts = []
 
 
