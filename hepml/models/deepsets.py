@@ -3,7 +3,8 @@
 Zaheer et al., "Deep Sets" (2017); Komiske, Metodiev, Thaler, "Energy Flow Networks" (2019).
 A per-particle network ``phi`` maps each particle ``[B, N, F] -> [B, N, L]``; a masked sum (or
 mean) over particles gives a permutation-invariant latent ``[B, L]``, optionally concatenated with
-event-level scalars ``[B, S]``; ``rho`` maps it to ``[B, n_outputs]``.
+event-level scalars ``[B, S]``; ``rho`` maps it to ``[B, n_outputs]``. ``phi`` runs on the real
+particles only (``particles[mask]``, summed back per event with ``index_add_``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from hepml.models.layers.pooling import Packing
 from hepml.models.mlp import MLP
 
 
@@ -60,11 +62,9 @@ class DeepSets(nn.Module):
         particles_mask: torch.Tensor,
         scalars: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        mask = particles_mask.unsqueeze(-1).to(particles.dtype)
-        h = self.act(self.phi(particles)) * mask
-        pooled = h.sum(dim=1)
-        if self.pooling == "mean":
-            pooled = pooled / mask.sum(dim=1).clamp(min=1.0)
+        packing = Packing.of(particles_mask)  # phi on the real particles only, summed back per event
+        h = self.act(self.phi(packing.pack(particles)))
+        pooled = packing.mean(h) if self.pooling == "mean" else packing.sum(h)
         if self.n_scalar_features:
             if scalars is None:
                 raise ValueError("DeepSets was built with n_scalar_features > 0 but got no scalars")
