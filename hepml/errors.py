@@ -31,6 +31,22 @@ def verbose_errors() -> bool:
     return any(os.environ.get(k, "") not in ("", "0") for k in ("HEPML_VERBOSE", "HYDRA_FULL_ERROR"))
 
 
+USER_ERRORS = (HepmlError, FileNotFoundError, PermissionError, KeyboardInterrupt)
+
+
+def is_user_error(err: BaseException) -> bool:
+    """A :class:`HepmlError` (or a missing file, a permission, Ctrl-C), also when Hydra's
+    instantiation wraps it; anything else is taken for a bug."""
+    seen = 0
+    while err is not None and seen < 5:
+        if isinstance(err, USER_ERRORS):
+            return True
+        if type(err).__name__ != "InstantiationException":
+            return False
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return False
+
+
 def report_error(command: str, err: BaseException) -> int:
     """Print ``err`` as one line on stderr (its traceback too when :func:`verbose_errors`), add it
     to the run's log files, and return the exit status for it."""
@@ -41,7 +57,7 @@ def report_error(command: str, err: BaseException) -> int:
         text = f"{type(err).__name__}: {err}" if not isinstance(err, HepmlError) else str(err)
         code = getattr(err, "exit_code", 1)
     line = f"hepml {command}: error: {' '.join(text.split())}"
-    if verbose_errors():
+    if verbose_errors() or not is_user_error(err):  # a bug keeps its traceback
         traceback.print_exception(err, file=sys.stderr)
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
