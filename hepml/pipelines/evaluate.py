@@ -20,9 +20,9 @@ from hepml.pipelines.estimator_fit import estimator_predictions
 from hepml.pipelines.plot import plot_options
 from hepml.pipelines.stream_eval import predictor, stream_predictions
 from hepml.plotting.report import make_plots
+from hepml.prediction_copies import write_prediction_copies
 from hepml.predictions import write_predictions
 from hepml.record import warn_changed_files
-from hepml.prediction_copies import write_prediction_copies
 from hepml.tasks.base import event_weight
 
 log = logging.getLogger(__name__)
