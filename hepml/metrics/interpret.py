@@ -6,7 +6,8 @@ al., "Jet-images: computer vision inspired techniques for jet tagging", JHEP 02 
 
 * :func:`pixel_correlation`: per-pixel Pearson correlation of the output with the intensity;
 * :func:`in_window`: events inside narrow windows of observables (mass, tau21);
-* :func:`auc_with_error`: AUC and its Poisson-bootstrap standard deviation;
+* :func:`auc_with_error`, :func:`auc_difference`: AUC and its Poisson-bootstrap standard
+  deviation, the paired difference of two AUCs and its error;
 * :func:`fisher_discriminant`: the linear discriminant on pixels, :func:`cut_scan_roc`: the
   ROC of rectangular cuts on two observables (a mass window and an upper tau21 cut);
 * :func:`convolve`, :func:`strongest_filters`: convolved class-difference images of filters;
@@ -94,6 +95,32 @@ def auc_with_error(
 
     value = auc(score, is_signal, weights)
     return value, bootstrap_std(np.arange(len(score)), statistic, weights, n_boot, seed)
+
+
+def auc_difference(
+    score_a: np.ndarray,
+    score_b: np.ndarray,
+    is_signal: np.ndarray,
+    weights: np.ndarray | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """``AUC(a) - AUC(b)`` on the same events and its paired Poisson-bootstrap standard deviation
+    (both AUCs from the same replica, so the error of a difference between two correlated
+    classifiers is not overestimated)."""
+    is_signal = np.asarray(is_signal).astype(int)
+    a, b = np.asarray(score_a, dtype=np.float64), np.asarray(score_b, dtype=np.float64)
+    if a.shape != b.shape or a.shape != is_signal.shape:
+        raise ValueError(f"scores and labels differ in length: {a.shape}, {b.shape}, "
+                         f"{is_signal.shape}")
+
+    def statistic(_: np.ndarray, w: np.ndarray) -> float:
+        if w[is_signal == 1].sum() <= 0 or w[is_signal == 0].sum() <= 0:
+            return float("nan")
+        return auc(a, is_signal, w) - auc(b, is_signal, w)
+
+    value = auc(a, is_signal, weights) - auc(b, is_signal, weights)
+    return value, bootstrap_std(np.arange(len(a)), statistic, weights, n_boot, seed)
 
 
 def fisher_discriminant(

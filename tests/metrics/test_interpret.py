@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from hepml.metrics.interpret import (
+    auc_difference,
     auc_with_error,
     convolve,
     cut_scan_roc,
@@ -130,3 +131,15 @@ def test_most_activating_images_average_the_top_outputs():
     np.testing.assert_allclose(most_activating(images, np.arange(1000.0), 1e-6), images[-1])
     with pytest.raises(ValueError, match="fraction"):
         most_activating(images, images[:, 0, 0], 0.0)
+
+
+def test_paired_auc_difference_is_smaller_than_the_single_errors():
+    rng = np.random.default_rng(6)
+    n = 4000
+    label = rng.integers(0, 2, n)
+    base = rng.normal(label * 1.0, 1.0)
+    better = base + 0.3 * label  # the same classifier, a little better
+    diff, err = auc_difference(better, base, label, n_boot=50)
+    _, single = auc_with_error(base, label, n_boot=50)
+    assert diff > 0 and err < single and diff > 3 * err
+    assert auc_difference(base, base, label, n_boot=10) == (0.0, 0.0)
