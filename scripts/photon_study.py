@@ -7,7 +7,8 @@ image + shower shapes and the MLP on the shower shapes alone, against the raw su
 crystals and the 5x5 sum, both calibrated on the training split (1 / median response): the
 resolution (68% half-width of E_pred / E_true over its median) in bins of the true energy and
 of the number of pileup interactions (``<out>/energy_resolution_vs_*.png``). Numbers in
-``<out>/summary.md`` and ``summary.json``. Finished runs in ``<out>/<run>`` are reused.
+``<out>/summary.md`` and ``summary.json``. Finished runs in ``<out>/<run>`` (metrics.json and
+eval/predictions.h5 present) are reused as they are: delete one to train it again.
 
 Usage::
 
@@ -26,6 +27,7 @@ import numpy as np
 from hydra import compose, initialize_config_dir
 
 from hepml.config import config_dir
+from hepml.metrics import interpret as mi
 from hepml.metrics.resolution import binned_response, calibrate_scale, relative_resolution
 from hepml.metrics.roc import interpolate_rejection, roc_curve
 from hepml.pipelines.common import build_datamodule, load_checkpoint
@@ -63,6 +65,10 @@ def run_model(name: str, extra: list[str], out: Path, common: list[str]) -> dict
         "print_config=false",
         "callbacks.progress_bar=null",
     ]
+    finished = out / name / "metrics.json"
+    if finished.is_file() and (out / name / "eval" / "predictions.h5").is_file():
+        log.info("Reusing the finished run %s (delete it to train again)", out / name)
+        return json.loads(finished.read_text())
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
     log.info("Training %s: %s", name, " ".join(extra))
@@ -75,23 +81,29 @@ def area(sig: np.ndarray, bkg: np.ndarray) -> float:
 
 def identification(out: Path, common: list[str], options: PlotOptions) -> dict:
     """Train the ID models, one ROC figure, AUC and rejections per model."""
-    curves, rows, index = {}, {}, None
+    curves, rows, index, scores = {}, {}, None, {}
     for label, (name, extra) in ID_RUNS.items():
         run_model(name, extra, out, common)
         cols, _, _ = read_predictions(out / name / "eval" / "predictions.h5")
         if index is not None and not np.array_equal(cols["index"], index):
             raise RuntimeError(f"{name}: its test candidates differ from the first model's")
-        index = cols["index"]
-        sig, bkg, _ = roc_curve(cols["score"], (cols["label"] == 1).astype(int))
+        index, is_sig = cols["index"], (cols["label"] == 1).astype(int)
+        scores[label] = cols["score"]
+        sig, bkg, _ = roc_curve(cols["score"], is_sig)
         curves[label] = (sig, bkg, float((cols["label"] == 0).sum()))
         rej = interpolate_rejection(sig, bkg, np.array([0.5, 0.7, 0.9]))
         rows[label] = {
             "auc": area(sig, bkg),
+            "auc_error": mi.auc_with_error(cols["score"], is_sig)[1],
             "rejection_eff50": float(rej[0]),
             "rejection_eff70": float(rej[1]),
             "rejection_eff90": float(rej[2]),
         }
     plot_roc(curves, out / "photon_id_roc", reference="MLP (shower shapes)", options=options)
+    image = "CNN (crystal image)"
+    for other in ("MLP (shower shapes)", "BDT (shower shapes)"):
+        diff, err = mi.auc_difference(scores[image], scores[other], is_sig)
+        rows[f"{image} - {other}"] = {"auc": diff, "auc_error": err}
     return rows
 
 
@@ -164,11 +176,13 @@ def main() -> None:
         json.dumps({"identification": ident, "energy": table}, indent=2) + "\n"
     )
     lines = ["| photon ID | AUC | rejection at 50 / 70 / 90% |", "|---|---|---|"]
-    lines += [
-        f"| {k} | {v['auc']:.4f} | {v['rejection_eff50']:.0f} / {v['rejection_eff70']:.0f} / "
-        f"{v['rejection_eff90']:.1f} |"
-        for k, v in ident.items()
-    ]
+    for k, v in ident.items():
+        rej = (
+            f"{v['rejection_eff50']:.0f} / {v['rejection_eff70']:.0f} / {v['rejection_eff90']:.1f}"
+            if "rejection_eff50" in v
+            else "(paired difference)"
+        )
+        lines.append(f"| {k} | {v['auc']:.4f} +- {v['auc_error']:.4f} | {rej} |")
     edges = table["edges"]
     bins = [f"{a:.0f}-{b:.0f}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
     lines += [

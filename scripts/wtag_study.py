@@ -36,7 +36,7 @@ from hydra import compose, initialize_config_dir
 
 from hepml.config import config_dir
 from hepml.metrics import interpret as mi
-from hepml.metrics.roc import interpolate_rejection, roc_curve
+from hepml.metrics.roc import auc, interpolate_rejection, roc_curve
 from hepml.pipelines.common import build_datamodule, load_checkpoint
 from hepml.pipelines.estimator_fit import load_estimator
 from hepml.pipelines.interpret import interpret_run, narrow_windows, predict_splits
@@ -56,6 +56,7 @@ RUNS = {
     r"BDT ($m$, $\tau_{21}$)": ("bdt_mass_tau21", ["model=bdt", MASS_TAU21]),
 }
 CUTS = r"Cuts on $m$ and $\tau_{21}$"
+BDT = r"BDT ($m$, $\tau_{21}$)"
 FISHER = "Fisher on pixels"
 # windows wide enough for a few hundred jets of each class in 12,000 (the lecture's hold a handful)
 WIDE = narrow_windows(
@@ -73,14 +74,19 @@ def run_model(name: str, extra: list[str], out: Path, common: list[str]) -> dict
         "print_config=false",
         "callbacks.progress_bar=null",
     ]
+    finished = out / name / "metrics.json"
+    if finished.is_file() and (out / name / "eval" / "predictions.h5").is_file():
+        log.info("Reusing the finished run %s (delete it to train again)", out / name)
+        return json.loads(finished.read_text())
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
     log.info("Training %s: %s", name, " ".join(extra) or "(default)")
     return train(cfg)
 
 
-def baselines(cnn_run: Path) -> tuple[dict, np.ndarray]:
-    """The cut scan on (mass, tau21) and the Fisher discriminant, on the CNN run's test jets."""
+def baselines(cnn_run: Path) -> tuple[dict, dict, np.ndarray, dict]:
+    """The cut scan on (mass, tau21) and the Fisher discriminant, on the CNN run's test jets:
+    ROC curves, the Fisher scores, the test rows and the test jets' (mass, tau21, label)."""
     dm = build_datamodule(read_config(cnn_run)["data"])
     dm.load()
     arrays, idx = dm.arrays, dm.indices
@@ -91,9 +97,37 @@ def baselines(cnn_run: Path) -> tuple[dict, np.ndarray]:
     curves = {CUTS: mi.cut_scan_roc(obs["jet_m"][test], obs["tau21"][test], is_sig)}
     images = arrays["inputs"]["images"][:, 0].reshape(len(label), -1)
     w = mi.fisher_discriminant(images[idx["train"]], label[idx["train"]] == 1)
-    sig_eff, bkg_eff, _ = roc_curve(images[test] @ w, is_sig)
-    curves[FISHER] = (sig_eff, bkg_eff)
-    return curves, test
+    scores = {FISHER: images[test] @ w}
+    curves[FISHER] = roc_curve(scores[FISHER], is_sig)[:2]
+    jets = {"jet_m": obs["jet_m"][test], "tau21": obs["tau21"][test], "is_sig": is_sig}
+    return curves, scores, test, jets
+
+
+def auc_errors(scores: dict, jets: dict, n_boot: int = 30, seed: int = 0) -> dict[str, dict]:
+    """Poisson-bootstrap errors of every AUC and of the paired differences the lecture's claims
+    rest on (CNN - cuts, CNN - BDT, CNN + mass - CNN), the same replicas for all methods."""
+    rng = np.random.default_rng(seed)
+    is_sig = jets["is_sig"]
+    pairs = {
+        "CNN - cuts": ("CNN", CUTS),
+        "CNN - BDT": ("CNN", BDT),
+        "CNN + mass - CNN": ("CNN + mass", "CNN"),
+    }
+    values: dict[str, list[float]] = {k: [] for k in [CUTS, *scores, *pairs]}
+    for _ in range(n_boot):
+        w = rng.poisson(1.0, len(is_sig)).astype(np.float64)
+        aucs = {CUTS: area(*mi.cut_scan_roc(jets["jet_m"], jets["tau21"], is_sig, w))}
+        aucs |= {k: auc(v, is_sig, w) for k, v in scores.items()}
+        for k in aucs:
+            values[k].append(aucs[k])
+        for k, (a, b) in pairs.items():
+            values[k].append(aucs[a] - aucs[b])
+    central = {CUTS: area(*mi.cut_scan_roc(jets["jet_m"], jets["tau21"], is_sig))}
+    central |= {k: auc(v, is_sig) for k, v in scores.items()}
+    central |= {k: central[a] - central[b] for k, (a, b) in pairs.items()}
+    return {
+        k: {"auc": central[k], "auc_error": float(np.std(v, ddof=1))} for k, v in values.items()
+    }
 
 
 def read_config(run: Path) -> dict:
@@ -186,7 +220,7 @@ def main() -> None:
     ]
     out = args.out
     metrics = {label: run_model(name, extra, out, common) for label, (name, extra) in RUNS.items()}
-    curves, test = baselines(out / "cnn")
+    curves, scores, test, jets = baselines(out / "cnn")
     options = PlotOptions(energy="13 TeV")
     set_style(options.style)
     for label, (name, _) in RUNS.items():
@@ -195,6 +229,7 @@ def main() -> None:
             raise RuntimeError(
                 f"{name}: its test jets differ from the CNN's; rerun with the same data"
             )
+        scores[label] = cols["score"]
         curves[label] = roc_curve(cols["score"], (cols["label"] == 1).astype(int))[:2]
     labels = read_predictions(out / "cnn" / "eval" / "predictions.h5")[0]["label"]
     n_bkg = float((labels == 0).sum())
@@ -206,8 +241,13 @@ def main() -> None:
     sets = {"": narrow_windows(), "_wide": WIDE}
     every = {**sets[""], **sets["_wide"]}
     cnn = interpret_run(out / "cnn", splits=args.splits, windows=sets, options=options)
+    errors = auc_errors(scores, jets)
+    for k, v in errors.items():
+        if k in rows:
+            rows[k]["auc_error"] = v["auc_error"]
     summary = {
         "methods": rows,
+        "differences": {k: v for k, v in errors.items() if k not in rows},
         "train_metrics": metrics,
         "windows": {
             "jets": cnn["splits"],
@@ -225,8 +265,12 @@ def main() -> None:
         }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     lines = ["| method | AUC | rejection at 30 / 50 / 70% |", "|---|---|---|"]
-    lines += [f"| {k} | {v['auc']:.3f} | {v['rejection_eff30']:.0f} / {v['rejection_eff50']:.1f} / "
-              f"{v['rejection_eff70']:.1f} |" for k, v in rows.items()]  # fmt: skip
+    lines += [f"| {k} | {v['auc']:.4f} +- {v['auc_error']:.4f} | {v['rejection_eff30']:.0f} / "
+              f"{v['rejection_eff50']:.1f} / {v['rejection_eff70']:.1f} |"
+              for k, v in rows.items()]  # fmt: skip
+    lines += ["", "| AUC difference (paired bootstrap) | value |", "|---|---|"]
+    lines += [f"| {k} | {v['auc']:+.4f} +- {v['auc_error']:.4f} |"
+              for k, v in summary["differences"].items()]  # fmt: skip
     for key in ("windows", "mass_window_sample"):
         if key in summary:
             lines += ["", f"jets: {summary[key]['jets']}", ""] + window_table(summary[key])
