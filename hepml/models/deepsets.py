@@ -62,9 +62,17 @@ class DeepSets(nn.Module):
         particles_mask: torch.Tensor,
         scalars: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        packing = Packing.of(particles_mask)  # phi on the real particles only, summed back per event
-        h = self.act(self.phi(packing.pack(particles)))
-        pooled = packing.mean(h) if self.pooling == "mean" else packing.sum(h)
+        if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+            # exported graphs: the padded batch with the mask (data-dependent packing does not trace)
+            mask = particles_mask.unsqueeze(-1).to(particles.dtype)
+            h = self.act(self.phi(particles)) * mask
+            pooled = h.sum(dim=1)
+            if self.pooling == "mean":
+                pooled = pooled / mask.sum(dim=1).clamp(min=1.0)
+        else:
+            packing = Packing.of(particles_mask)  # phi on the real particles only, summed back per event
+            h = self.act(self.phi(packing.pack(particles)))
+            pooled = packing.mean(h) if self.pooling == "mean" else packing.sum(h)
         if self.n_scalar_features:
             if scalars is None:
                 raise ValueError("DeepSets was built with n_scalar_features > 0 but got no scalars")

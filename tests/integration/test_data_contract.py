@@ -70,6 +70,7 @@ def test_deepsets_wires_optional_scalars_and_sources_train(tmp_path):
         "data.files=null", f"data.sources={sources}", "data.observers=[jet_pt]",
         "data.inputs.particles.max_length=8", "~data.inputs.particles.variables.const_e",
         "data.inputs.particles.vectors=null", "data.inputs.particles.points=null",
+        "data.inputs.particles.tree=null",
         "+data.inputs.scalars={variables: {jet_pt: {transform: log}}}",
     ])
     assert cfg.model.n_scalar_features == 1 and cfg.model.n_particle_features == 3
