@@ -97,7 +97,7 @@ class AttentionBlock(nn.Module):
     def packed(self, x: torch.Tensor, packing: Packing, bias: torch.Tensor | None = None) -> torch.Tensor:
         """The same block on the real particles ``[M, D]`` (attention on the padded batch)."""
         q, k, v = packing.unpack(self.attn.in_proj(self.norm1(x))).chunk(3, dim=-1)
-        att = self.attn.attend(q, k, v, packing.mask, bias)[packing.mask]
+        att = packing.pack(self.attn.attend(q, k, v, packing.mask, bias))
         x = x + self.drop(self.attn.out_proj(att))
         return x + self.drop(self.ffn(self.norm2(x)))
 

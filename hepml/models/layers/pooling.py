@@ -50,30 +50,33 @@ class Packing:
     Attributes
     ----------
     mask : ``[B, N]`` bool, the padded layout's mask.
+    flat : ``[M]`` slot of each real particle in the flattened ``[B * N]`` layout.
     batch : ``[M]`` event index of each real particle.
     position : ``[B, N]`` row of each slot in the packed layout (``-1`` for padded slots).
     counts : ``[B]`` real particles per event.
     """
 
     mask: torch.Tensor
+    flat: torch.Tensor
     batch: torch.Tensor
     position: torch.Tensor
     counts: torch.Tensor
 
     @classmethod
     def of(cls, mask: torch.Tensor) -> Packing:
-        batch = mask.nonzero()[:, 0]
-        position = torch.full(mask.shape, -1, dtype=torch.long, device=mask.device)
-        position[mask] = torch.arange(batch.numel(), device=mask.device)
-        return cls(mask=mask, batch=batch, position=position, counts=mask.sum(dim=1))
+        flat = mask.reshape(-1).nonzero().squeeze(1)
+        position = torch.full((mask.numel(),), -1, dtype=torch.long, device=mask.device)
+        position[flat] = torch.arange(flat.numel(), device=mask.device)
+        return cls(mask=mask, flat=flat, batch=flat // max(mask.shape[1], 1),
+                   position=position.view(mask.shape), counts=mask.sum(dim=1))
 
     @property
     def n_events(self) -> int:
         return self.mask.shape[0]
 
     def pack(self, x: torch.Tensor) -> torch.Tensor:
-        """``[B, N, F] -> [M, F]``."""
-        return x[self.mask]
+        """``[B, N, F] -> [M, F]`` (one ``index_select``: faster than boolean indexing)."""
+        return x.reshape(-1, *x.shape[2:]).index_select(0, self.flat)
 
     def unpack(self, x: torch.Tensor) -> torch.Tensor:
         """``[M, F] -> [B, N, F]`` with zeros in the padded slots."""
@@ -106,5 +109,5 @@ class AttentionPooling(nn.Module):
 
     def packed(self, x: torch.Tensor, packing: Packing) -> torch.Tensor:
         score = packing.unpack(self.score(x)).squeeze(-1).masked_fill(~packing.mask, float("-inf"))
-        weight = torch.softmax(score, dim=1).nan_to_num(0.0)[packing.mask]
+        weight = packing.pack(torch.softmax(score, dim=1).nan_to_num(0.0))
         return packing.sum(weight.unsqueeze(-1) * x)
