@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from hepml.models.layers.pooling import Packing
 from hepml.models.mlp import MLP, activation_layer
 
 
@@ -89,7 +90,8 @@ class EFN(nn.Module):
         scalars: torch.Tensor | None = None,
     ) -> torch.Tensor:
         z = self.energy_fractions(particles_mask, particles_vectors, particles)
-        latent = torch.einsum("bn,bnl->bl", z, self.phi(particles_points))
+        packing = Packing.of(particles_mask)  # Phi on the real particles only
+        latent = packing.sum(packing.pack(z.unsqueeze(-1)) * self.phi(packing.pack(particles_points)))
         if self.n_scalar_features:
             if scalars is None:
                 raise ValueError("EFN was built with n_scalar_features > 0 but got no scalars")
