@@ -128,6 +128,8 @@ def plot_eff_vs_pt(d_b: np.ndarray, labels: np.ndarray, pt: np.ndarray, class_na
             rejection = 1.0 / e["efficiency"]
         lower, upper = rejection_interval(np.nan_to_num(e["efficiency"]), np.nan_to_num(e["n_eff"]))
         ok = np.isfinite(rejection) & (e["n_pass"] >= options.min_background)
+        if not ok.any():
+            name += f" (< {options.min_background} pass in every bin)"
         ax_rej.errorbar(centres[ok], rejection[ok], xerr=half[ok], fmt="o", markersize=5,
                         yerr=[rejection[ok] - lower[ok], upper[ok] - rejection[ok]], label=name)
     ax_eff.axhline(working_point, color="grey", linestyle="--", linewidth=1)
@@ -137,11 +139,13 @@ def plot_eff_vs_pt(d_b: np.ndarray, labels: np.ndarray, pt: np.ndarray, class_na
     ax_eff.legend(title=f"$D_b$ cut at {working_point:.0%} inclusive b-jet efficiency",
                   title_fontsize="x-small", fontsize="small", loc="upper center")
     ax_rej.set_ylabel("Rejection")
-    if ax_rej.has_data():
-        ax_rej.legend(fontsize="small")
-        low, high = ax_rej.get_ylim()
-        if low > 0 and high / low > 10:
-            log_axis([ax_rej], "y")
+    ax_rej.legend(fontsize="small", title=f"Points with >= {options.min_background} passing jets",
+                  title_fontsize="x-small")
+    low, high = ax_rej.get_ylim()
+    if low > 0 and high / low > 10:
+        log_axis([ax_rej], "y")
+    elif low <= 0:
+        ax_rej.set_ylim(1.0, max(high, 10.0))
     ax_rej.set_xlabel(xlabel)
     label(ax_eff, options)
     return save(fig, path, options)
