@@ -24,7 +24,7 @@ from hepml.predictions import read_predictions
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["run", "model", "features", "auc", "rejection_eff30", "rejection_eff50", "rejection_eff70",
+COLUMNS = ["run", "model", "features", "overrides", "auc", "rejection_eff30", "rejection_eff50", "rejection_eff70",
            "significance", "resolution", "bias", "n_parameters", "macs_per_event", "train_events_per_s",
            "infer_events_per_s", "train_time_s"]
 # recorded while training (train_*) and evaluating (infer_events_per_s, macs_per_event), in metrics.json
@@ -108,6 +108,7 @@ def compare(paths: list[str | Path], output: str | Path, reference: str | None =
             curves[row["label"]] = (sig_eff, bkg_eff, effective_entries(
                 None if w is None else w[bkg], n=int(bkg.sum())))
             energy = energy or info.get("energy")
+    _swept_overrides(runs, rows)
     present = [c for c in COLUMNS if any(c in r and r[c] != "" for r in rows)]
     written = [_write_csv(output / "comparison.csv", rows, ["label", *present]),
                _write_md(output / "comparison.md", rows, ["label", *present[1:]])]
@@ -120,6 +121,29 @@ def compare(paths: list[str | Path], output: str | Path, reference: str | None =
                             options=PlotOptions(energy=energy))
     log.info("Compared %d runs: %s", len(rows), ", ".join(str(w) for w in written))
     return [Path(w) for w in written]
+
+
+def _job_overrides(run: Path) -> dict[str, str]:
+    """``{key: value}`` of a Hydra job's command-line overrides (``.hydra/overrides.yaml``)."""
+    path = run / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return {}
+    import yaml
+
+    items = yaml.safe_load(path.read_text()) or []
+    return dict(str(o).split("=", 1) for o in items if "=" in str(o))
+
+
+def _swept_overrides(runs: list[Path], rows: list[dict[str, Any]]) -> None:
+    """Each row's ``overrides``: the command-line values that differ between the runs (a sweep's
+    trial parameters, a multirun's choices), as ``key=value`` pairs."""
+    found = [_job_overrides(r) for r in runs]
+    keys = sorted({k for o in found for k in o})
+    swept = [k for k in keys if len({o.get(k) for o in found}) > 1]
+    if len(runs) < 2 or not swept:
+        return
+    for row, o in zip(rows, found, strict=True):
+        row["overrides"] = " ".join(f"{k}={o[k]}" for k in swept if k in o)
 
 
 def _fmt(v: Any) -> str:

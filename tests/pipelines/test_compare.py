@@ -38,6 +38,23 @@ def test_compare_multirun_table_and_roc(tmp_path):
     assert "| mlp / all | mlp | all | 1 |" in (tmp_path / "cmp" / "comparison.md").read_text()
 
 
+def test_compare_lists_the_swept_parameters_of_a_sweep(tmp_path):
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 2, 500)
+    sweep = tmp_path / "sweep"
+    for i, (lr, width) in enumerate([(0.01, 64), (0.001, 64), (0.001, 128)]):
+        run = _run(sweep / str(i), labels + rng.random(500), labels, {"model": "mlp"})
+        (run / ".hydra").mkdir()
+        (run / ".hydra" / "overrides.yaml").write_text(
+            f"- experiment=higgs\n- optimizer.lr={lr}\n- model.hidden=[{width},{width}]\n")
+    compare([sweep], tmp_path / "cmp")
+    rows = list(csv.DictReader(open(tmp_path / "cmp" / "comparison.csv")))
+    assert [r["overrides"] for r in rows] == ["model.hidden=[64,64] optimizer.lr=0.01",
+                                              "model.hidden=[64,64] optimizer.lr=0.001",
+                                              "model.hidden=[128,128] optimizer.lr=0.001"]
+    assert "optimizer.lr=0.01 |" in (tmp_path / "cmp" / "comparison.md").read_text()
+
+
 def test_compare_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="holds no predictions"):
         compare([tmp_path], tmp_path / "cmp")
