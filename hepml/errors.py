@@ -38,12 +38,13 @@ def is_user_error(err: BaseException) -> bool:
     """A :class:`HepmlError` (or a missing file, a permission, Ctrl-C), also when Hydra's
     instantiation wraps it; anything else is taken for a bug."""
     seen = 0
-    while err is not None and seen < 5:
-        if isinstance(err, USER_ERRORS):
+    current: BaseException | None = err
+    while current is not None and seen < 5:
+        if isinstance(current, USER_ERRORS):
             return True
-        if type(err).__name__ != "InstantiationException":
+        if type(current).__name__ != "InstantiationException":
             return False
-        err, seen = err.__cause__ or err.__context__, seen + 1
+        current, seen = current.__cause__ or current.__context__, seen + 1
     return False
 
 

@@ -89,7 +89,7 @@ def _pruned(left: np.ndarray, right: np.ndarray, n: int, slot: np.ndarray, width
 def tree_arrays(g: InputGroup, cols: Mapping[str, Any], counts: np.ndarray, path: str) -> np.ndarray:
     """``[E, N - 1, 2]`` int64 children of every merge in the padded layout (module docstring)."""
     counts = np.asarray(counts, dtype=np.int64)
-    n_slots = int(g.max_length)
+    n_slots = int(g.max_length or 0)
     left = _children(cols[g.tree[0]], counts, g.tree[0], path)
     right = _children(cols[g.tree[1]], counts, g.tree[1], path)
     slot = _positions(g, cols, counts)

@@ -9,7 +9,8 @@ times the ratio reference). The transforms run in float64, as in the data layer,
 sees the same float32 inputs as in training.
 
 Shapes: a scalar group ``[B, F]``; a particle list ``[B, N, F]`` with ``<group>_mask [B, N]``
-(bool), ``<group>_points [B, N, P]``, ``<group>_vectors [B, N, 4]``; an image ``[B, C, H, W]``;
+(bool), ``<group>_points [B, N, P]``, ``<group>_vectors [B, N, 4]``, ``<group>_tree [B, N - 1, 2]``
+(int64); an image ``[B, C, H, W]``;
 ``ref [B]`` when the regression target is a ratio. ``F`` counts the raw variables only (the
 missing-value flags are made inside).
 """
@@ -130,9 +131,10 @@ class ExportedModel(nn.Module):
         self.input_names = list(input_names)
         self.output_names = list(output_names)
         self.group_names = [g.name for g in groups]
+        valued = [g for g in groups if g.name in self.input_names]  # groups whose values are inputs
         self.raw = nn.ModuleDict({g.name: RawImage(g) if g.kind == "image" else RawGroup(g)
-                                  for g in groups})
-        self.norm = InputNorm({g.name: stats["inputs"][g.name] for g in groups})
+                                  for g in valued})
+        self.norm = InputNorm({g.name: stats["inputs"][g.name] for g in valued})
         self.model_inputs: list[str] = list(task.model_inputs)
 
     def forward(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -152,11 +154,15 @@ class ExportedModel(nn.Module):
                     key = f"{name}_{extra}"
                     if key in raw:
                         inputs[key] = raw[key].to(torch.float32) * mask.unsqueeze(-1).to(torch.float32)
-            module = self.raw[name]
-            inputs[name] = module(raw[name], mask) if isinstance(module, RawGroup) else module(raw[name])
+                if f"{name}_tree" in raw:
+                    inputs[f"{name}_tree"] = raw[f"{name}_tree"].to(torch.long)
+            if name in raw:
+                module = self.raw[name]
+                inputs[name] = module(raw[name], mask) if isinstance(module, RawGroup) else module(raw[name])
         normed = self.norm(inputs)
         output = self.model(**{k: normed[k] for k in self.model_inputs if k in normed})
         first = tensors[0]
         ref = raw["ref"].to(torch.float32) if "ref" in raw else torch.ones(
             first.shape[0], dtype=torch.float32, device=first.device)
-        return self.task.predictions(output, {"ref": ref})
+        # a reconstruction task scores the model's output against its (normalised) inputs
+        return self.task.predictions(output, {"ref": ref, "inputs": inputs})

@@ -13,6 +13,7 @@ import numpy as np
 
 from hepml.data.columns import _counts, _padded, _sorted_lists
 from hepml.data.schema import DataSchema, InputGroup
+from hepml.data.trees import tree_arrays
 from hepml.physics.kinematics import ptetaphim_to_pxpypze
 
 
@@ -38,7 +39,8 @@ def used_groups(schema: DataSchema, model_inputs: Sequence[str]) -> list[InputGr
 
 def input_specs(schema: DataSchema, model_inputs: Sequence[str]) -> list[InputSpec]:
     """The graph inputs for a model taking ``model_inputs``, in a fixed order: per group its raw
-    values, then mask, points and vectors for a particle list; ``ref`` last for a ratio target."""
+    values, then mask, points, vectors and tree (the clustering history, ``[batch, n - 1, 2]``
+    int64: :func:`hepml.data.trees.tree_arrays`) for a particle list; ``ref`` last for a ratio target."""
     specs: list[InputSpec] = []
     for g in used_groups(schema, model_inputs):
         if g.kind == "image":
@@ -48,12 +50,15 @@ def input_specs(schema: DataSchema, model_inputs: Sequence[str]) -> list[InputSp
             specs.append(InputSpec(g.name, "float32", ("batch", len(g.variables)), g.name))
             continue
         n, k = f"n_{g.name}", g.max_length
-        specs.append(InputSpec(g.name, "float32", ("batch", n, len(g.variables)), g.name, k))
+        if g.name in model_inputs:  # (the EFN reads only the angles, the weights and the mask)
+            specs.append(InputSpec(g.name, "float32", ("batch", n, len(g.variables)), g.name, k))
         specs.append(InputSpec(f"{g.name}_mask", "bool", ("batch", n), g.name, k))
         if g.points and f"{g.name}_points" in model_inputs:
             specs.append(InputSpec(f"{g.name}_points", "float32", ("batch", n, len(g.points)), g.name, k))
         if g.vectors and f"{g.name}_vectors" in model_inputs:
             specs.append(InputSpec(f"{g.name}_vectors", "float32", ("batch", n, 4), g.name, k))
+        if g.tree and f"{g.name}_tree" in model_inputs:  # the merges: one fewer than the slots
+            specs.append(InputSpec(f"{g.name}_tree", "int64", ("batch", f"{n}-1", 2), g.name, k))
     if schema.target is not None and schema.target.ratio_to:
         specs.append(InputSpec("ref", "float32", ("batch",), None))
     return specs
@@ -61,8 +66,16 @@ def input_specs(schema: DataSchema, model_inputs: Sequence[str]) -> list[InputSp
 
 def fixed_particle_axes(specs: Sequence[InputSpec]) -> list[InputSpec]:
     """The specs with each particle axis fixed at the trained list length."""
-    return [InputSpec(s.name, s.dtype, tuple((s.max_length or 0) if isinstance(d, str) and d != "batch" else d
-                                             for d in s.shape), s.group, s.max_length) for s in specs]
+    return [InputSpec(s.name, s.dtype, tuple(fixed_length(d, s.max_length) for d in s.shape), s.group,
+                      s.max_length) for s in specs]
+
+
+def fixed_length(dim: int | str, max_length: int | None, extra: int = 0) -> int | str:
+    """An axis of a spec at a given list length (``max_length + extra``; ``n_<group>-1`` one fewer)."""
+    if not isinstance(dim, str) or dim == "batch":
+        return dim
+    length = (max_length or 4) + extra
+    return length - 1 if dim.endswith("-1") else length
 
 
 def dynamic_axes(specs: Sequence[InputSpec]) -> dict[str, dict[int, str]]:
@@ -127,6 +140,8 @@ def raw_inputs(schema: DataSchema, columns: Mapping[str, Any], specs: Sequence[I
                     if extra == "vectors" and g.vectors_kind == "ptetaphim":
                         comps = list(ptetaphim_to_pxpypze(*comps))
                     feeds[f"{g.name}_{extra}"] = np.stack(comps, axis=-1).astype(np.float32)
+            if any(s.name == f"{g.name}_tree" for s in specs):
+                feeds[f"{g.name}_tree"] = tree_arrays(g, columns, counts, "feeds")
     if any(s.name == "ref" for s in specs) and schema.target is not None and schema.target.ratio_to:
         feeds["ref"] = np.asarray(columns[schema.target.ratio_to], dtype=np.float32)
     return {s.name: feeds[s.name] for s in specs}

@@ -16,7 +16,7 @@ import torch
 
 from hepml.atomic import atomic_path
 from hepml.export.graph import ExportedModel
-from hepml.export.inputs import InputSpec, dynamic_axes
+from hepml.export.inputs import InputSpec, dynamic_axes, fixed_length
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +30,33 @@ def example_inputs(specs: Sequence[InputSpec], batch: int = 3, extra_length: int
     trained length plus ``extra_length``."""
     gen = torch.Generator().manual_seed(seed)
     out = []
+    masks: dict[str | None, torch.Tensor] = {}
     for s in specs:
-        length = (s.max_length or 4) + extra_length
-        shape = [batch if d == "batch" else length if isinstance(d, str) else d for d in s.shape]
+        shape = [batch if d == "batch" else int(fixed_length(d, s.max_length, extra_length)) for d in s.shape]
         if s.dtype == "bool":
             mask = torch.rand(shape, generator=gen) < 0.7
             mask[:, 0] = True
+            masks[s.group] = mask
             out.append(mask)
+        elif s.dtype == "int64":
+            out.append(example_tree(masks[s.group], gen))
         else:
             out.append(0.5 + 1.5 * torch.rand(shape, generator=gen))
     return tuple(out)
+
+
+def example_tree(mask: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """A random binary clustering tree over each event's real slots, ``[B, N - 1, 2]`` (merge ``k``
+    is node ``N + k``; ``-1`` rows after the last merge), as :func:`hepml.data.trees.tree_arrays` writes."""
+    b, n = mask.shape
+    tree = torch.full((b, max(n - 1, 0), 2), -1, dtype=torch.long)
+    for e in range(b):
+        free = mask[e].nonzero().squeeze(1).tolist()
+        for k in range(len(free) - 1):
+            picks = torch.randperm(len(free), generator=gen)[:2].tolist()
+            tree[e, k] = torch.tensor([free[i] for i in picks])
+            free = [f for i, f in enumerate(free) if i not in picks] + [n + k]
+    return tree
 
 
 def to_onnx(model: ExportedModel, specs: Sequence[InputSpec], path: str | Path, metadata: dict[str, Any],
@@ -67,7 +84,7 @@ def to_onnx(model: ExportedModel, specs: Sequence[InputSpec], path: str | Path, 
             shapes = {s.name: {i: dims.setdefault(d, torch.export.Dim(d.replace("-", "_")))
                                for i, d in enumerate(s.shape) if isinstance(d, str)} for s in specs}
             torch.onnx.export(model, example, str(tmp), input_names=names, output_names=model.output_names,
-                              dynamic_shapes=tuple(shapes[n] for n in names), opset_version=opset,
+                              dynamic_shapes={"tensors": tuple(shapes[n] for n in names)}, opset_version=opset,
                               dynamo=True, external_data=False)
         proto = onnx.load(str(tmp))
         onnx.helper.set_model_props(proto, _props(metadata))

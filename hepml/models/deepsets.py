@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from hepml.models.layers.pooling import Packing
+from hepml.models.layers.pooling import Packing, exporting
 from hepml.models.mlp import MLP
 
 
@@ -62,7 +62,7 @@ class DeepSets(nn.Module):
         particles_mask: torch.Tensor,
         scalars: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():
+        if exporting():
             # exported graphs: the padded batch with the mask (data-dependent packing does not trace)
             mask = particles_mask.unsqueeze(-1).to(particles.dtype)
             h = self.act(self.phi(particles)) * mask

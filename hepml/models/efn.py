@@ -25,7 +25,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from hepml.models.layers.pooling import Packing
+from hepml.models.layers.pairwise import transverse
+from hepml.models.layers.pooling import Packing, exporting
 from hepml.models.mlp import MLP, activation_layer
 
 
@@ -65,6 +66,13 @@ class EFN(nn.Module):
         self.rho = MLP(latent + n_scalar_features, n_outputs, rho_hidden, activation, dropout=dropout)
         self.n_scalar_features = n_scalar_features
         self.weight_feature = weight_feature
+        # the groups read: the raw features only for the energy weights (an exported graph then
+        # takes exactly these inputs)
+        self.input_groups = ["particles_points", "particles_mask", "particles_vectors"]
+        if weight_feature is not None:
+            self.input_groups.append("particles")
+        if n_scalar_features:
+            self.input_groups.append("scalars")
 
     def energy_fractions(self, mask: torch.Tensor, vectors: torch.Tensor | None,
                          particles: torch.Tensor | None) -> torch.Tensor:
@@ -74,7 +82,7 @@ class EFN(nn.Module):
                 raise ValueError("EFN with weight_feature needs the `particles` input")
             pt = particles[..., self.weight_feature]
         elif vectors is not None:
-            pt = torch.hypot(vectors[..., 0], vectors[..., 1])
+            pt = transverse(vectors[..., 0], vectors[..., 1])
         else:
             raise ValueError("EFN needs the particles' pT: declare `vectors` in the data config's particle "
                              "group, or set model.weight_feature to a raw pT feature")
@@ -90,8 +98,11 @@ class EFN(nn.Module):
         scalars: torch.Tensor | None = None,
     ) -> torch.Tensor:
         z = self.energy_fractions(particles_mask, particles_vectors, particles)
-        packing = Packing.of(particles_mask)  # Phi on the real particles only
-        latent = packing.sum(packing.pack(z.unsqueeze(-1)) * self.phi(packing.pack(particles_points)))
+        if exporting():  # the padded batch (z is 0 in padded slots)
+            latent = (z.unsqueeze(-1) * self.phi(particles_points)).sum(dim=1)
+        else:
+            packing = Packing.of(particles_mask)  # Phi on the real particles only
+            latent = packing.sum(packing.pack(z.unsqueeze(-1)) * self.phi(packing.pack(particles_points)))
         if self.n_scalar_features:
             if scalars is None:
                 raise ValueError("EFN was built with n_scalar_features > 0 but got no scalars")

@@ -23,7 +23,7 @@ from torch import nn
 
 from hepml.models.layers.attention import AttentionBlock, ClassAttentionBlock
 from hepml.models.layers.pairwise import PAIR_FEATURES, pair_features
-from hepml.models.layers.pooling import Packing, trim
+from hepml.models.layers.pooling import Packing, exporting, trim
 from hepml.models.mlp import MLP, activation_layer
 
 
@@ -105,9 +105,13 @@ class ParticleTransformer(nn.Module):
         particles_mask: torch.Tensor,
         scalars: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        mask, x, vectors = trim(particles_mask, particles, particles_vectors)
-        packing = Packing.of(mask)
-        h = packing.unpack(self.embed(packing.pack(x)))
+        if exporting():  # the padded batch (padded slots never reach a real particle)
+            mask, x, vectors = particles_mask, particles, particles_vectors
+            h = self.embed(x)
+        else:
+            mask, x, vectors = trim(particles_mask, particles, particles_vectors)
+            packing = Packing.of(mask)
+            h = packing.unpack(self.embed(packing.pack(x)))
         bias = self.pairs(pair_features(vectors, mask), mask) if self.pairs is not None else None
         for block in self.blocks:
             h = block(h, mask, bias)

@@ -20,12 +20,13 @@ distance matrix, the edge convolutions on packed rows), with the same weights as
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
 
-from hepml.models.layers.edgeconv import EdgeConvBlock, knn
-from hepml.models.layers.pooling import Packing, trim
+from hepml.models.layers.edgeconv import EdgeConvBlock, knn, knn_padded
+from hepml.models.layers.pooling import Packing, exporting, masked_mean, trim
 from hepml.models.mlp import MLP, activation_layer
 
 
@@ -91,7 +92,19 @@ class ParticleNet(nn.Module):
         particles_mask: torch.Tensor,
         scalars: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        mask, points, x = trim(particles_mask, particles_points, particles)
+        if exporting():
+            pooled = self._padded(particles_points, particles, particles_mask)
+        else:
+            pooled = self._packed(particles_points, particles, particles_mask)
+        if self.n_scalar_features:
+            if scalars is None:
+                raise ValueError("ParticleNet was built with n_scalar_features > 0 but got no scalars")
+            pooled = torch.cat([pooled, scalars], dim=-1)
+        return self.head(pooled)
+
+    def _packed(self, points: torch.Tensor, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The pooled ``[B, C]`` with every network on the real particles only."""
+        mask, points, x = trim(mask, points, x)
         packing = Packing.of(mask)
         h = packing.pack(x)
         if self.input_norm is not None:
@@ -104,9 +117,19 @@ class ParticleNet(nn.Module):
             outputs.append(h)
         if self.fusion is not None:
             h = self.fusion(torch.cat(outputs, dim=-1))
-        pooled = packing.mean(h)
-        if self.n_scalar_features:
-            if scalars is None:
-                raise ValueError("ParticleNet was built with n_scalar_features > 0 but got no scalars")
-            pooled = torch.cat([pooled, scalars], dim=-1)
-        return self.head(pooled)
+        return packing.mean(h)
+
+    def _padded(self, points: torch.Tensor, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The same on the padded batch ``[B, N, ...]`` (for export; padded slots never reach a real one)."""
+        h = x
+        if self.input_norm is not None:
+            h = self.input_norm(h.reshape(-1, h.shape[-1])).reshape(h.shape)
+        outputs = []
+        for i, (block, k) in enumerate(zip(self.blocks, self.ks, strict=True)):
+            neighbours, valid = knn_padded(points if i == 0 else h, mask, k)
+            h = cast(EdgeConvBlock, block).padded(h, neighbours, valid)
+            outputs.append(h)
+        if self.fusion is not None:
+            fused = torch.cat(outputs, dim=-1)
+            h = self.fusion(fused.reshape(-1, fused.shape[-1])).reshape(*fused.shape[:2], -1)
+        return masked_mean(h, mask)

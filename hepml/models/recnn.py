@@ -27,7 +27,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from hepml.models.layers.pooling import trim
+from hepml.models.layers.pairwise import arcsinh, transverse
+from hepml.models.layers.pooling import exporting, trim
 from hepml.models.mlp import MLP, activation_layer
 
 N_KINEMATIC = 6
@@ -36,11 +37,11 @@ N_KINEMATIC = 6
 def trim_tree(mask: torch.Tensor, tree: torch.Tensor, *tensors: torch.Tensor):
     """The batch trimmed to its longest jet, with the merges' node numbers moved along."""
     n = mask.shape[1]
-    mask, *tensors = trim(mask, *tensors)
+    mask, *trimmed = trim(mask, *tensors)
     shift = n - mask.shape[1]
     if shift:
         tree = torch.where(tree >= n, tree - shift, tree)[:, : max(mask.shape[1] - 1, 0)]
-    return mask, tree, tensors
+    return mask, tree, trimmed
 
 
 def merge_heights(tree: torch.Tensor, n: int) -> torch.Tensor:
@@ -65,11 +66,11 @@ def _levels(heights: torch.Tensor) -> int:
 def kinematics(p: torch.Tensor, jet: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     """``[B, M, 4]`` four-momenta and ``[B, 4]`` jet -> ``[B, M, 6]`` features (module docstring)."""
     px, py, pz, e = p.unbind(-1)
-    pt = torch.hypot(px, py)
+    pt = transverse(px, py)
     mass = (e.square() - px.square() - py.square() - pz.square()).clamp(min=0).sqrt()
-    eta = torch.asinh(pz / pt.clamp(min=eps))
-    jet_pt = torch.hypot(jet[:, 0], jet[:, 1]).clamp(min=eps)
-    jet_eta = torch.asinh(jet[:, 2] / jet_pt)
+    eta = arcsinh(pz / pt.clamp(min=eps))
+    jet_pt = transverse(jet[:, 0], jet[:, 1]).clamp(min=eps)
+    jet_eta = arcsinh(jet[:, 2] / jet_pt)
     jet_phi = torch.atan2(jet[:, 1], jet[:, 0])
     dphi = torch.remainder(torch.atan2(py, px) - jet_phi[:, None] + torch.pi, 2 * torch.pi) - torch.pi
     return torch.stack([torch.log1p(pt), torch.log1p(e.clamp(min=0)), torch.log1p(mass), pt / jet_pt[:, None],
@@ -131,6 +132,19 @@ class RecNN(nn.Module):
         if self.use_vectors and particles_vectors is None:
             raise ValueError("RecNN with use_vectors needs `particles_vectors`: declare `vectors` in the data "
                              "config's particle group (or set model.use_vectors=false)")
+        if exporting():
+            out = self._padded(particles, particles_mask, particles_tree.long(), particles_vectors)
+        else:
+            out = self._by_level(particles, particles_mask, particles_tree, particles_vectors)
+        if self.n_scalar_features:
+            if scalars is None:
+                raise ValueError("RecNN was built with n_scalar_features > 0 but got no scalars")
+            out = torch.cat([out, scalars], dim=-1)
+        return self.head(out)
+
+    def _by_level(self, particles: torch.Tensor, particles_mask: torch.Tensor, particles_tree: torch.Tensor,
+                  particles_vectors: torch.Tensor | None) -> torch.Tensor:
+        """The root embeddings ``[B, D]``, every merge computed once, level by level."""
         extra = (particles_vectors,) if self.use_vectors else ()
         mask, tree, (x, *vec) = trim_tree(particles_mask, particles_tree, particles, *extra)
         b, n, _ = x.shape
@@ -143,6 +157,7 @@ class RecNN(nn.Module):
                 p = self._node_momenta(vec[0], mask, tree, heights)
                 jet = p[:, :n].sum(dim=1)
                 features = kinematics(p, jet)
+            assert self.kin is not None
             kin = self.act(self.kin(features))  # [B, 2N - 1, D]
         leaf_in = x if kin is None else torch.cat([x, kin[:, :n]], dim=-1)
         leaves = self.act(self.leaf(leaf_in)) * mask.unsqueeze(-1).to(x.dtype)
@@ -155,9 +170,40 @@ class RecNN(nn.Module):
             h = h.index_put((ev, n + k), self.act(self.inner(torch.cat(parts, dim=-1))))
         n_merges = (tree[..., 0] >= 0).sum(dim=1)
         root = torch.where(n_merges > 0, n + n_merges - 1, torch.zeros_like(n_merges))
-        out = h[torch.arange(b, device=h.device), root]
-        if self.n_scalar_features:
-            if scalars is None:
-                raise ValueError("RecNN was built with n_scalar_features > 0 but got no scalars")
-            out = torch.cat([out, scalars], dim=-1)
-        return self.head(out)
+        return h[torch.arange(b, device=h.device), root]
+
+    def _padded(self, x: torch.Tensor, mask: torch.Tensor, tree: torch.Tensor,
+                vectors: torch.Tensor | None) -> torch.Tensor:
+        """The same with static shapes (for export): every merge recomputed ``N - 1`` times from its
+        children's current values; after pass ``t`` the merges of height ``<= t`` are final."""
+        b, n, _ = x.shape
+        valid = (tree[..., 0] >= 0).unsqueeze(-1)  # [B, N - 1, 1]
+        children = tree.clamp(min=0)
+
+        def merged(nodes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            width = nodes.shape[-1]
+            pick = children.reshape(b, -1, 1).expand(-1, -1, width)
+            both = nodes.gather(1, pick).reshape(b, -1, 2, width)
+            return both[:, :, 0], both[:, :, 1]
+
+        kin = None
+        if self.kin is not None and vectors is not None:
+            with torch.no_grad():
+                p = torch.cat([vectors * mask.unsqueeze(-1).to(vectors.dtype), vectors.new_zeros(b, n - 1, 4)], 1)
+                for _ in range(n - 1):
+                    left, right = merged(p)
+                    p = torch.cat([p[:, :n], torch.where(valid, left + right, torch.zeros_like(left))], 1)
+                features = kinematics(p, p[:, :n].sum(dim=1))
+            assert self.kin is not None
+            kin = self.act(self.kin(features))
+        leaf_in = x if kin is None else torch.cat([x, kin[:, :n]], dim=-1)
+        leaves = self.act(self.leaf(leaf_in)) * mask.unsqueeze(-1).to(x.dtype)
+        h = torch.cat([leaves, leaves.new_zeros(b, n - 1, leaves.shape[-1])], dim=1)
+        for _ in range(n - 1):
+            left, right = merged(h)
+            parts = [left, right] if kin is None else [left, right, kin[:, n:]]
+            new = self.act(self.inner(torch.cat(parts, dim=-1)))
+            h = torch.cat([h[:, :n], torch.where(valid, new, torch.zeros_like(new))], 1)
+        n_merges = valid.squeeze(-1).sum(dim=1)
+        root = torch.where(n_merges > 0, n + n_merges - 1, torch.zeros_like(n_merges))
+        return h.gather(1, root.view(b, 1, 1).expand(-1, 1, h.shape[-1])).squeeze(1)

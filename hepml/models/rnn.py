@@ -74,7 +74,7 @@ class TrackRNN(nn.Module):
                 scalars: torch.Tensor | None = None) -> torch.Tensor:
         x, mask = particles, particles_mask
         if self.max_tracks is not None:
-            keep = mask & (mask.cumsum(dim=1) <= self.max_tracks)  # the first max_tracks real tracks
+            keep = mask & (mask.long().cumsum(dim=1) <= self.max_tracks)  # the first max_tracks real tracks
             x, mask = x * keep.unsqueeze(-1).to(x.dtype), keep
         if self.embed is not None:
             x = self.embed(x)

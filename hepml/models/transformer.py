@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from hepml.models.layers.attention import AttentionBlock
-from hepml.models.layers.pooling import AttentionPooling, Packing, trim
+from hepml.models.layers.pooling import AttentionPooling, Packing, exporting, trim
 from hepml.models.mlp import MLP
 
 
@@ -63,12 +63,18 @@ class Transformer(nn.Module):
 
     def forward(self, particles: torch.Tensor, particles_mask: torch.Tensor,
                 scalars: torch.Tensor | None = None) -> torch.Tensor:
-        mask, x = trim(particles_mask, particles)
-        packing = Packing.of(mask)
-        h = self.embed(packing.pack(x))
-        for block in self.blocks:
-            h = block.packed(h, packing)
-        pooled = self.pool.packed(self.norm(h), packing)
+        if exporting():  # the padded batch with the mask (same values on the real particles)
+            h = self.embed(particles)
+            for block in self.blocks:
+                h = block(h, particles_mask)
+            pooled = self.pool(self.norm(h), particles_mask)
+        else:
+            mask, x = trim(particles_mask, particles)
+            packing = Packing.of(mask)
+            h = self.embed(packing.pack(x))
+            for block in self.blocks:
+                h = block.packed(h, packing)
+            pooled = self.pool.packed(self.norm(h), packing)
         if self.n_scalar_features:
             if scalars is None:
                 raise ValueError("Transformer was built with n_scalar_features > 0 but got no scalars")

@@ -4,12 +4,10 @@ generated samples), evaluates from its checkpoint, and records its cost and thro
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from helpers import compose_train, peerbench_overrides
 
-from hepml.pipelines.common import ensure_sample
 from hepml.pipelines.train import train
 from hepml.predictions import read_predictions
 
@@ -18,26 +16,19 @@ PAIRS = ([("top_tagging", m) for m in PARTICLE_MODELS] + [("quark_gluon", m) for
          + [("flavour_tagging", m) for m in ("deepjet", "rnn")] + [("peerbench", "transformer")])
 FAST = ["trainer.max_epochs=1", "+trainer.limit_train_batches=2", "callbacks.progress_bar=null",
         "logger=csv", "data.batch_size=16", "plots=false"]
-SAMPLE_EVENTS = 150
 
 
 @pytest.fixture(scope="module")
-def samples(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("particle_samples")
-
-
-def _data(experiment: str, samples: Path) -> list[str]:
-    if experiment == "peerbench":
-        return peerbench_overrides(samples)
-    overrides = [f"paths.data_dir={samples}", f"sample.n_events={SAMPLE_EVENTS}", "sample.workers=1"]
-    ensure_sample(compose_train([f"experiment={experiment}", *overrides]))
-    return overrides
+def samples(tmp_path_factory, generated_sample):
+    """``samples(experiment)``: data overrides of a small sample of the experiment."""
+    root = tmp_path_factory.mktemp("particle_samples")
+    return lambda experiment: peerbench_overrides(root) if experiment == "peerbench" else generated_sample(experiment)
 
 
 @pytest.mark.parametrize(("experiment", "model"), PAIRS)
 def test_model_trains_on_experiment(experiment, model, samples, tmp_path):
     out = tmp_path / "run"
-    cfg = compose_train([f"experiment={experiment}", f"model={model}", *_data(experiment, samples), *FAST,
+    cfg = compose_train([f"experiment={experiment}", f"model={model}", *samples(experiment), *FAST,
                          f"paths.output_dir={out}", f"paths.cache_dir={tmp_path}/cache"])
     metrics = train(cfg)
     saved = json.loads((out / "metrics.json").read_text())
@@ -52,7 +43,7 @@ def test_model_trains_on_experiment(experiment, model, samples, tmp_path):
 
 def test_flavour_plots_and_multiclass_plots(samples, tmp_path):
     out = tmp_path / "run"
-    cfg = compose_train(["experiment=flavour_tagging", "model=deepjet", *_data("flavour_tagging", samples),
+    cfg = compose_train(["experiment=flavour_tagging", "model=deepjet", *samples("flavour_tagging"),
                          *[o for o in FAST if o != "plots=false"], "plots.n_bootstrap=5",
                          f"paths.output_dir={out}", f"paths.cache_dir={tmp_path}/cache"])
     train(cfg)

@@ -54,6 +54,27 @@ def knn(coords: torch.Tensor, packing: Packing, k: int) -> tuple[torch.Tensor, t
     return rows, valid
 
 
+def knn_padded(coords: torch.Tensor, mask: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`knn` on the padded batch, for export (no data-dependent shapes): ``coords [B, N, C]``,
+    ``mask [B, N]`` -> ``neighbours [B, N, k]`` (slots in the same event; the slot itself for filler
+    entries) and ``valid [B, N, k]``. Padded slots get neighbours too, and are never read."""
+    n = coords.shape[1]
+    with torch.no_grad():
+        d = pairwise_sq_distances(coords.detach())
+        slots = torch.arange(n, device=coords.device)
+        itself = slots.unsqueeze(0) == slots.unsqueeze(1)
+        d = d.masked_fill(~mask.unsqueeze(1) | itself.unsqueeze(0), float("inf"))
+        kk = min(k, max(n - 1, 1))
+        dist, idx = d.topk(kk, dim=-1, largest=False, sorted=False)
+        valid = torch.isfinite(dist)
+        own = slots.view(1, n, 1).expand_as(idx)
+        idx = torch.where(valid, idx, own)
+        if kk < k:
+            idx = torch.cat([idx, own[..., :1].expand(-1, -1, k - kk)], dim=-1)
+            valid = torch.cat([valid, valid.new_zeros(*valid.shape[:2], k - kk)], dim=-1)
+    return idx, valid
+
+
 class EdgeConvBlock(nn.Module):
     """EdgeConv with ``k`` neighbours, channel widths ``widths`` and a shortcut (ParticleNet).
 
@@ -74,17 +95,32 @@ class EdgeConvBlock(nn.Module):
         self.shortcut = nn.Linear(n_in, widths[-1], bias=False)
         self.shortcut_norm = nn.BatchNorm1d(widths[-1])
 
-    def forward(self, x: torch.Tensor, neighbours: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        m, k = neighbours.shape
+    def _project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         w = self.linears[0].weight
         w_center, w_edge = w[:, : self.n_in], w[:, self.n_in :]
-        center = x @ (w_center - w_edge).t()
-        other = x @ w_edge.t()
-        h = (center.unsqueeze(1) + other[neighbours]).reshape(m * k, -1)
-        h = self.act(self.norms[0](h))
+        return x @ (w_center - w_edge).t(), x @ w_edge.t()
+
+    def _finish(self, x: torch.Tensor, edges: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """``edges [..., k, W0]`` (first layer before its norm), ``valid [..., k]``, ``x [..., C]``."""
+        lead = edges.shape[:-1]
+        h = self.act(self.norms[0](edges.reshape(-1, edges.shape[-1])))
         for lin, norm in zip(self.linears[1:], self.norms[1:], strict=True):
             h = self.act(norm(lin(h)))
-        h = h.view(m, k, -1)
+        h = h.reshape(*lead, h.shape[-1])
         weight = valid.to(h.dtype).unsqueeze(-1)
-        pooled = (h * weight).sum(1) / weight.sum(1).clamp(min=1.0)
-        return self.act(pooled + self.shortcut_norm(self.shortcut(x)))
+        pooled = (h * weight).sum(-2) / weight.sum(-2).clamp(min=1.0)
+        short = self.shortcut_norm(self.shortcut(x).reshape(-1, pooled.shape[-1])).reshape(pooled.shape)
+        return self.act(pooled + short)
+
+    def forward(self, x: torch.Tensor, neighbours: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        center, other = self._project(x)
+        return self._finish(x, center.unsqueeze(1) + other[neighbours], valid)
+
+    def padded(self, x: torch.Tensor, neighbours: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """The same block on the padded batch (for export): ``x [B, N, C]``, ``neighbours, valid
+        [B, N, k]`` (slots within the event, from :func:`knn_padded`) -> ``[B, N, widths[-1]]``."""
+        center, other = self._project(x)
+        b, n, k = neighbours.shape
+        index = neighbours.reshape(b, n * k, 1).expand(-1, -1, other.shape[-1])
+        edges = center.unsqueeze(2) + other.gather(1, index).reshape(b, n, k, other.shape[-1])
+        return self._finish(x, edges, valid)

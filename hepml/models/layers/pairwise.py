@@ -18,10 +18,22 @@ import torch
 PAIR_FEATURES = ("ln_kt", "ln_z", "ln_delta", "ln_m2")
 
 
+def arcsinh(x: torch.Tensor) -> torch.Tensor:
+    """``asinh(x)`` as ``sign(x) ln(|x| + sqrt(x^2 + 1))`` (``torch.asinh`` has no ONNX operator
+    in the TorchScript exporter; the odd form avoids the cancellation at large negative x)."""
+    a = x.abs()
+    return torch.sign(x) * torch.log(a + (a.square() + 1.0).sqrt())
+
+
+def transverse(px: torch.Tensor, py: torch.Tensor) -> torch.Tensor:
+    """``sqrt(px^2 + py^2)`` (``torch.hypot`` has no ONNX operator, and this exports)."""
+    return (px.square() + py.square()).sqrt()
+
+
 def pair_features(vectors: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """``[B, N, 4], [B, N] -> [B, 4, N, N]``: ln kT, ln z, ln Delta, ln m^2 of every pair."""
     px, py, pz, e = vectors.unbind(-1)
-    pt = torch.hypot(px, py)
+    pt = transverse(px, py)
     rapidity = 0.5 * torch.log((e + pz).clamp(min=eps) / (e - pz).clamp(min=eps))
     phi = torch.atan2(py, px)
     dy = rapidity.unsqueeze(2) - rapidity.unsqueeze(1)

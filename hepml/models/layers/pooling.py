@@ -14,6 +14,13 @@ import torch
 from torch import nn
 
 
+def exporting() -> bool:
+    """Whether the model is being traced (TorchScript) or exported (ONNX). Models then take their
+    padded paths: the packed layout, trimming and level counts depend on the data, and a trace
+    would freeze them as constants of the example batch."""
+    return bool(torch.jit.is_tracing() or torch.onnx.is_in_onnx_export())
+
+
 def trim(mask: torch.Tensor, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """Cut the particle axis of ``mask [B, N]`` and ``tensors [B, N, ...]`` after the last slot
     that holds a real particle in any event of the batch (a batch of short jets gets short)."""
