@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -27,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("", "table + ROC figure over run, eval or multirun directories (positional)"),
     "merge": ("", "concatenate generated shards into one file (positional: OUTPUT SHARD ...)"),
     "inspect": ("", "what a data file holds, and a starter data config (positional: FILE)"),
+    "interpret": ("", "what an image classifier learned: mean images, Pearson maps, windows (positional: RUN)"),
 }
 
 
@@ -177,6 +179,28 @@ def _inspect(args: list[str]) -> None:
         raise SystemExit(1) from err
 
 
+def _interpret(args: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="hepml interpret", description=COMMANDS["interpret"][1])
+    parser.add_argument("run", help="a hepml train run directory of an image classifier (checkpoints/best.ckpt)")
+    parser.add_argument("-o", "--output", default=None, help="figure directory (default: RUN/plots)")
+    parser.add_argument("--splits", nargs="+", default=["test"], choices=["train", "val", "test"],
+                        help="data splits looked at (default: test; val adds statistics)")
+    parser.add_argument("--files", nargs="+", default=None,
+                        help="other files of the same layout, every event of them (e.g. a mass-window sample)")
+    parser.add_argument("--extent", type=float, default=1.25, help="half-width of the images in eta and phi")
+    ns = parser.parse_args(args)
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
+    from hepml.pipelines.interpret import interpret_run
+
+    try:
+        numbers = interpret_run(ns.run, ns.output, splits=ns.splits, extent=ns.extent, files=ns.files)
+    except (FileNotFoundError, ValueError) as err:
+        log.error("%s", err)
+        raise SystemExit(1) from err
+    for title, found in numbers["windows"].items():
+        sys.stdout.write(f"{title}: {json.dumps(found, default=str)}\n")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -197,6 +221,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if command == "inspect":
         _inspect(rest)
+        return
+    if command == "interpret":
+        _interpret(rest)
         return
     register_resolvers()
     config_name = COMMANDS[command][0]

@@ -95,3 +95,10 @@ def test_interpret_run_writes_the_figures(tmp_path):
     saved = json.loads((out / "plots" / "interpret.json").read_text())
     assert saved["windows"]["W peak"]["n_signal"] == numbers["windows"]["W peak"]["n_signal"] > 0
     assert saved["splits"] == ["val", "test"]
+    # the same from the command line, with the lecture's windows
+    from hepml.cli import main
+
+    main(["interpret", str(out), "-o", str(tmp_path / "cli"), "--splits", "test"])
+    assert {"pearson.png", "mean_image_difference.png", "interpret.json"} <= {p.name for p in (tmp_path / "cli").iterdir()}
+    lecture = json.loads((tmp_path / "cli" / "interpret.json").read_text())["windows"]
+    assert {"full", *[t for t in lecture if "79 < m < 81" in t]} <= set(lecture) and len(lecture) == 4
