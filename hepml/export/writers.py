@@ -16,6 +16,7 @@ import torch
 
 from hepml.atomic import atomic_path
 from hepml.export.graph import ExportedModel
+from hepml.export.trees import ExportedEstimator
 from hepml.export.inputs import InputSpec, dynamic_axes, fixed_length
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def example_tree(mask: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return tree
 
 
-def to_onnx(model: ExportedModel, specs: Sequence[InputSpec], path: str | Path, metadata: dict[str, Any],
+def to_onnx(model: ExportedModel | ExportedEstimator, specs: Sequence[InputSpec], path: str | Path, metadata: dict[str, Any],
             opset: int = 18, dynamo: bool = False) -> Path:
     """Write ``model`` as ONNX with named inputs/outputs, dynamic batch and particle axes and the
     metadata as ``metadata_props`` (``hepml`` holds all of it as JSON)."""
@@ -99,7 +100,7 @@ def _props(metadata: dict[str, Any]) -> dict[str, str]:
     return {METADATA_KEY: json.dumps(metadata), **flat}
 
 
-def particle_axis_is_dynamic(model: ExportedModel, specs: Sequence[InputSpec], tolerance: float = 1e-4) -> bool:
+def particle_axis_is_dynamic(model: ExportedModel | ExportedEstimator, specs: Sequence[InputSpec], tolerance: float = 1e-4) -> bool:
     """Whether ``model`` traced at the trained list length still computes the same at another
     length (False when its shape logic, e.g. k nearest neighbours, is traced as constants)."""
     if not any(s.max_length for s in specs):
@@ -116,7 +117,7 @@ def particle_axis_is_dynamic(model: ExportedModel, specs: Sequence[InputSpec], t
     return all(float((a - b).abs().max()) <= tolerance for a, b in zip(got, expected, strict=True))
 
 
-def to_torchscript(model: ExportedModel, specs: Sequence[InputSpec], path: str | Path,
+def to_torchscript(model: ExportedModel | ExportedEstimator, specs: Sequence[InputSpec], path: str | Path,
                    metadata: dict[str, Any]) -> Path:
     """Write ``model`` traced to TorchScript; the metadata travels as the extra file ``hepml.json``."""
     path = Path(path)

@@ -24,6 +24,7 @@ from hepml.export.inputs import (
     input_specs,
     used_groups,
 )
+from hepml.export.trees import ExportedEstimator
 from hepml.export.writers import (
     example_inputs,
     particle_axis_is_dynamic,
@@ -78,18 +79,16 @@ def export(cfg: DictConfig) -> dict[str, Any]:
 
 
 def exported_model(ckpt_path: str | Path, trust: bool = False
-                   ) -> tuple[ExportedModel, list[InputSpec], dict[str, Any]]:
+                   ) -> tuple[ExportedModel | ExportedEstimator, list[InputSpec], dict[str, Any]]:
     """The graph of a checkpoint (eval mode), its input specs and its metadata."""
     ckpt = load_checkpoint(ckpt_path, trust=trust)
-    if "estimator" in ckpt:
-        raise ExportError(f"{ckpt_path} holds a {ckpt['hepml'].get('kind', '')} estimator (a BDT): hepml "
-                          "exports neural networks only; use its predictions.h5, or refit the BDT with "
-                          "a library that writes ONNX (skl2onnx)")
     meta = ckpt["hepml"]
     run_cfg = OmegaConf.create(meta["config"])
+    schema = build_datamodule(run_cfg.data).schema
+    if "estimator" in ckpt:
+        return _estimator_graph(ckpt_path, ckpt, run_cfg, schema)
     task = build_task(run_cfg, instantiate(run_cfg.model, _convert_="all"), meta["stats"], train=False)
     task.load_state_dict(ckpt["state_dict"])
-    schema = build_datamodule(run_cfg.data).schema
     specs = input_specs(schema, task.model_inputs)
     groups = used_groups(schema, task.model_inputs)
     model = ExportedModel(task, groups, meta["stats"], [s.name for s in specs], [])
@@ -101,15 +100,39 @@ def exported_model(ckpt_path: str | Path, trust: bool = False
         log.warning("%s: the model's shape logic does not follow another particle count when traced; "
                     "the export takes exactly max_length particles (pad or cut the lists)", ckpt_path)
         specs = fixed_particle_axes(specs)
+    return model, specs, _metadata(ckpt_path, meta, run_cfg, schema, specs, groups, model.output_names, dynamic)
+
+
+def _estimator_graph(ckpt_path: str | Path, ckpt: dict[str, Any], run_cfg: DictConfig, schema: Any
+                     ) -> tuple[ExportedEstimator, list[InputSpec], dict[str, Any]]:
+    """A BDT checkpoint as a graph: the scalar groups' raw transform, the trees and the link."""
+    meta, state = ckpt["hepml"], ckpt["estimator"]
+    if not isinstance(state, dict) or "nodes" not in state:
+        raise ExportError(f"{ckpt_path}: its estimator state holds no stored trees (a BDT written by an "
+                          "older hepml): retrain it with hepml train to export it")
+    groups = [g for g in schema.inputs if g.kind == "scalars"]
+    specs = input_specs(schema, [g.name for g in groups])
     target = schema.target
-    metadata = {
+    model = ExportedEstimator(state, groups, [s.name for s in specs], str(meta.get("kind")),
+                              classes=state.get("classes"), signal_class=int(run_cfg.model.get("signal_class", 1)),
+                              target_transform=None if target is None else target.transform)
+    model.eval()
+    with torch.no_grad():
+        model.output_names = list(model.predict(*example_inputs(specs)))
+    return model, specs, _metadata(ckpt_path, meta, run_cfg, schema, specs, groups, model.output_names, True)
+
+
+def _metadata(ckpt_path: str | Path, meta: dict[str, Any], run_cfg: DictConfig, schema: Any,
+              specs: list[InputSpec], groups: list[Any], outputs: list[str], dynamic: bool) -> dict[str, Any]:
+    target = schema.target
+    return {
         "hepml_version": __version__,
         "checkpoint": str(Path(ckpt_path).resolve()),
         "kind": meta.get("kind"),
         "model": str(run_cfg.model.get("_target_")),
         "inputs": [{"name": s.name, "dtype": s.dtype, "shape": list(s.shape)} for s in specs],
         "groups": {g.name: group_metadata(g) for g in groups},
-        "outputs": model.output_names,
+        "outputs": outputs,
         "particle_axis": "dynamic" if dynamic else "fixed at max_length",
         "classes": list(schema.classes),
         "signal_class": int(run_cfg.task.get("signal_class", 1)) if meta.get("kind") == "classification" else None,
@@ -118,10 +141,9 @@ def exported_model(ckpt_path: str | Path, trust: bool = False
         "notes": "inputs are raw file values (before any transform); particle lists sorted by "
                  "sort_by, decreasing, and padded; `ref` is the target's ratio_to variable",
     }
-    return model, specs, metadata
 
 
-def check_export(model: ExportedModel, specs: list[InputSpec], path: Path, fmt: str) -> float:
+def check_export(model: ExportedModel | ExportedEstimator, specs: list[InputSpec], path: Path, fmt: str) -> float:
     """Maximal absolute difference between the written file and PyTorch on random raw inputs
     (another batch size than the traced one, and another particle count where it is dynamic)."""
     dynamic = any(isinstance(d, str) and d != "batch" for s in specs for d in s.shape)

@@ -103,13 +103,57 @@ def test_export_matches_the_checkpoint_predictions(runs, family, fmt, tmp_path):
     assert meta["hepml_version"] and meta["inputs"][0]["shape"][0] == "batch"
 
 
-def test_an_estimator_is_refused_with_a_reason(tmp_path):
-    data = write_h5(tmp_path / "t.h5", make_tau_like(400))
+@pytest.mark.parametrize("kind", ["classification", "regression"])
+def test_a_bdt_exports_with_its_transform_and_link(kind, tmp_path):
+    cols = make_tau_like(900, seed=3)
+    cols["jet_m"][::5] = -999.0  # sentinels: a flag feature, and NaN-free splits
+    data = write_h5(tmp_path / "t.h5", cols)
     run = tmp_path / "bdt"
-    train(compose_train(["experiment=tau_regression", "model=bdt", "model.kind=regression", f"data.files=[{data}]", "plots=false",
-                         f"paths.output_dir={run}", f"paths.cache_dir={tmp_path}/c", "model.max_iter=5"]))
-    with pytest.raises(ExportError, match="estimator .*BDT.*neural networks only"):
-        _export(run / "checkpoints" / "best.ckpt", "onnx", tmp_path)
+    task = (["data=taus_pt", "task=classification", "loss=bce", "data.target=null", "data.label=process",
+             "data.baseline=null"] if kind == "classification" else ["experiment=tau_regression"])
+    train(compose_train([*task, "model=bdt", f"model.kind={kind}", f"data.files=[{data}]", *SCALARS[1:2],
+                         "plots=false", f"paths.output_dir={run}", f"paths.cache_dir={tmp_path}/c",
+                         "model.max_iter=30"]))
+    ckpt = run / "checkpoints" / "best.ckpt"
+    pred, _, _ = read_predictions(run / "eval" / "predictions.h5")
+    run_cfg = load_checkpoint(ckpt)["hepml"]["config"]
+    schema = build_datamodule(run_cfg["data"]).schema
+    with h5py.File(data, "r") as f:
+        columns = {k: f[k][()][pred["index"]] for k in f}
+    for fmt in ("onnx", "torchscript"):
+        result = _export(ckpt, fmt, tmp_path / fmt)
+        meta = read_metadata(result["path"])
+        names = [i["name"] for i in meta["inputs"]]
+        from hepml.export.inputs import input_specs
+
+        feeds = raw_inputs(schema, columns, [s for s in input_specs(schema, names) if s.name in names])
+        got = run_onnx(result["path"], feeds) if fmt == "onnx" else run_torchscript(
+            result["path"], feeds, names, meta["outputs"])
+        key = "score" if kind == "classification" else "pred"
+        assert meta["outputs"] == [key] and meta["model"].endswith("BDT")
+        scale = np.maximum(1.0, np.abs(pred[key]))
+        assert np.max(np.abs(got[key] - pred[key]) / scale) < 1e-5, fmt
+        if kind == "regression":
+            assert names == ["scalars", "ref"]
+
+
+def test_the_tree_graph_takes_the_decisions_of_scikit_learn():
+    import torch
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from hepml.estimators.tree_state import TreeEnsemble, ensemble_state
+    from hepml.export.trees import TreeEnsembleModule
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 4))
+    y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(int) + (x[:, 3] > 1)
+    x[rng.random(x.shape) < 0.05] = np.nan  # missing values follow missing_go_to_left
+    model = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(x, y)
+    state = ensemble_state(model)
+    margins = TreeEnsembleModule(state)(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(margins, TreeEnsemble(state).raw_predict(x), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(torch.softmax(torch.from_numpy(margins), 1).numpy(), model.predict_proba(x),
+                               atol=1e-12)
 
 
 def test_an_unfaithful_export_is_removed_and_explained(runs, tmp_path, monkeypatch):
