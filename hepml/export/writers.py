@@ -16,8 +16,8 @@ import torch
 
 from hepml.atomic import atomic_path
 from hepml.export.graph import ExportedModel
-from hepml.export.trees import ExportedEstimator
 from hepml.export.inputs import InputSpec, dynamic_axes, fixed_length
+from hepml.export.trees import ExportedEstimator
 
 log = logging.getLogger(__name__)
 
