@@ -50,9 +50,9 @@ def runs(tmp_path_factory):
     return data, out
 
 
-def _export(ckpt, fmt, tmp_path):
+def _export(ckpt, fmt, tmp_path, dynamo=False):
     cfg = OmegaConf.create({"ckpt_path": str(ckpt), "format": fmt, "output": None, "opset": 18,
-                            "dynamo": False, "check_tolerance": 1e-4, "trust_checkpoint": False,
+                            "dynamo": dynamo, "check_tolerance": 1e-4, "trust_checkpoint": False,
                             "paths": {"output_dir": str(tmp_path)}})
     return export(cfg)
 
@@ -154,6 +154,13 @@ def test_the_tree_graph_takes_the_decisions_of_scikit_learn():
     np.testing.assert_allclose(margins, TreeEnsemble(state).raw_predict(x), rtol=0, atol=1e-12)
     np.testing.assert_allclose(torch.softmax(torch.from_numpy(margins), 1).numpy(), model.predict_proba(x),
                                atol=1e-12)
+
+
+def test_the_dynamo_exporter_with_dynamic_axes(runs, tmp_path):
+    _, dirs = runs
+    result = _export(dirs["deepsets"] / "checkpoints" / "best.ckpt", "onnx", tmp_path, dynamo=True)
+    assert result["max_abs_diff"] < 1e-5  # checked at another batch size and particle count
+    assert read_metadata(result["path"])["inputs"][0]["shape"][:2] == ["batch", "n_particles"]
 
 
 def test_an_unfaithful_export_is_removed_and_explained(runs, tmp_path, monkeypatch):
