@@ -96,11 +96,11 @@ def compare(paths: list[str | Path], output: str | Path, reference: str | None =
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     rows, curves, taken, energy = [], {}, set(), None
-    for run in runs:
-        columns, task, info = read_predictions(_predictions_file(run))
-        row = _row(run, columns, task, info)
-        row["label"] = _label(row, taken)
-        rows.append(row)
+    loaded = [(run, *read_predictions(_predictions_file(run))) for run in runs]
+    rows = [_row(run, columns, task, info) for run, columns, task, info in loaded]
+    shared = len(rows) > 1 and len({str(r["features"]) for r in rows}) == 1  # then the label says the model
+    for row, (_, columns, task, info) in zip(rows, loaded, strict=True):
+        row["label"] = _label({**row, "features": ""} if shared else row, taken)
         if task == "classification":
             is_sig = (columns["label"] == int(info.get("signal_class", 1))).astype(int)
             sig_eff, bkg_eff, _ = roc_curve(columns["score"], is_sig, columns.get("weight"))

@@ -13,6 +13,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 
 from hepml.metrics.roc import interpolate_rejection
@@ -94,8 +96,12 @@ def plot_roc(
     else:
         fig, (ax, ax_ratio) = new_figure(2, height_ratios=(3, 1))
     colours = {}
-    for name, band in bands.items():
-        (line,) = ax.plot(grid, band["rejection"], label=name)
+    palette = plt.rcParams["axes.prop_cycle"].by_key().get("color", [])
+    if len(bands) > len(palette):  # more curves than the style's colours: ten distinct ones, then dashes
+        palette = [matplotlib.colormaps["tab10"](i) for i in range(10)]
+    for i, (name, band) in enumerate(bands.items()):
+        (line,) = ax.plot(grid, band["rejection"], label=name, color=palette[i % len(palette)],
+                          linestyle=("-", "--", "-.", ":")[(i // len(palette)) % 4])
         colours[name] = line.get_color()
         ax.fill_between(grid, band["lower"], band["upper"], color=line.get_color(), alpha=0.25,
                         linewidth=0)  # fmt: skip
@@ -105,9 +111,10 @@ def plot_roc(
     ax.set_xlim(sig_eff_min, 1.0)
     title = (f"Bands: 68% CL; curves stop below {options.min_background} bkg. events"
              if with_band else None)  # fmt: skip
-    ax.legend(title=title, title_fontsize="x-small", fontsize="small")
+    many = len(bands) > 5
+    ax.legend(title=title, title_fontsize="x-small", fontsize="x-small" if many else "small", ncol=2 if many else 1)
     low, high = ax.get_ylim()
-    ax.set_ylim(max(low, 0.8), high * (high / max(low, 0.8)) ** 0.35)
+    ax.set_ylim(max(low, 0.8), high * (high / max(low, 0.8)) ** (0.6 if many else 0.35))
     label(ax, options)
     if reference is None:
         ax.set_xlabel("Signal efficiency")
