@@ -120,7 +120,11 @@ class ParticleNet(nn.Module):
         return packing.mean(h)
 
     def _padded(self, points: torch.Tensor, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The same on the padded batch ``[B, N, ...]`` (for export; padded slots never reach a real one)."""
+        """The same on the padded batch ``[B, N, ...]`` (for export; padded slots never reach a real one).
+        ``k + 1`` empty slots are appended, so the traced ``topk`` holds for lists of any length."""
+        pad = max(self.ks) + 1
+        points, x = (torch.cat([t, t.new_zeros(t.shape[0], pad, t.shape[2])], dim=1) for t in (points, x))
+        mask = torch.cat([mask, mask.new_zeros(mask.shape[0], pad)], dim=1)
         h = x
         if self.input_norm is not None:
             h = self.input_norm(h.reshape(-1, h.shape[-1])).reshape(h.shape)
