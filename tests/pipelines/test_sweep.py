@@ -76,4 +76,6 @@ def test_a_two_trial_optuna_sweep_in_parallel_and_its_comparison(tmp_path):
                           str(tmp_path / "cmp")], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=300)
     assert cmp.returncode == 0, cmp.stderr[-2000:]
-    assert cmp.stdout.count("\n| mlp / high") == 2  # one row per trial
+    rows = [line for line in cmp.stdout.splitlines() if line.startswith("| mlp")]
+    assert len(rows) == 2  # one row per trial (both on the same features: labelled by the model)
+    assert all("optimizer.lr=" in r and "model.dropout=" in r for r in rows)  # each trial's parameters
