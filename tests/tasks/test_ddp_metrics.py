@@ -54,7 +54,10 @@ def test_one_and_two_processes_give_identical_metrics(tmp_path):
     spawned = evaluate_checkpoint(ckpt, tmp_path / "two", plots=False, trainer_cfg=_trainer("ddp_sim"))
     a, _, _ = read_predictions(tmp_path / "plain" / "predictions.h5")
     b, _, _ = read_predictions(tmp_path / "two" / "predictions.h5")
-    np.testing.assert_array_equal(a["score"], b["score"])
+    np.testing.assert_array_equal(a["index"], b["index"])  # every test event once, in order
+    # the same scores to float32 rounding: a rank's batches have other sizes, and a matrix product
+    # over another number of rows may round the last bit differently
+    np.testing.assert_allclose(a["score"], b["score"], rtol=0, atol=1e-6)
     assert spawned["auc"] == plain["auc"] and spawned["rejection_eff50"] == plain["rejection_eff50"]
 
     data = write_h5(tmp_path / "taus.h5", make_tau_like(1001))
