@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from hepml.models.layers.pooling import Packing, exporting
+from hepml.models.layers.pooling import Packing, exporting, masked_mean, masked_sum
 from hepml.models.mlp import MLP
 
 
@@ -64,11 +64,8 @@ class DeepSets(nn.Module):
     ) -> torch.Tensor:
         if exporting():
             # exported graphs: the padded batch with the mask (data-dependent packing does not trace)
-            mask = particles_mask.unsqueeze(-1).to(particles.dtype)
-            h = self.act(self.phi(particles)) * mask
-            pooled = h.sum(dim=1)
-            if self.pooling == "mean":
-                pooled = pooled / mask.sum(dim=1).clamp(min=1.0)
+            h = self.act(self.phi(particles))
+            pooled = (masked_mean if self.pooling == "mean" else masked_sum)(h, particles_mask)
         else:
             packing = Packing.of(particles_mask)  # phi on the real particles only, summed back per event
             h = self.act(self.phi(packing.pack(particles)))

@@ -36,28 +36,16 @@ def knn(coords: torch.Tensor, packing: Packing, k: int) -> tuple[torch.Tensor, t
     valid : ``[M, k]`` bool, False for those filler entries.
     """
     b, n, _ = coords.shape
-    mask = packing.mask
-    with torch.no_grad():
-        d = pairwise_sq_distances(coords.detach())
-        d = d.masked_fill(~mask.unsqueeze(1), float("inf"))
-        d.diagonal(dim1=1, dim2=2).fill_(float("inf"))
-        kk = min(k, max(n - 1, 1))
-        dist, idx = d.topk(kk, dim=-1, largest=False, sorted=False)
-        rows = packing.position.gather(1, idx.reshape(b, -1)).view(b, n, kk)[mask]
-        valid = torch.isfinite(dist)[mask]
-        own = torch.arange(rows.shape[0], device=rows.device).unsqueeze(1)
-        rows = torch.where(valid, rows, own)
-        if kk < k:  # fewer slots than k + 1: fill with the particle itself, never counted
-            pad = k - kk
-            rows = torch.cat([rows, own.expand(-1, pad)], dim=1)
-            valid = torch.cat([valid, valid.new_zeros(valid.shape[0], pad)], dim=1)
-    return rows, valid
+    neighbours, valid = knn_padded(coords, packing.mask, k)  # filler entries point to the slot itself
+    rows = packing.position.gather(1, neighbours.reshape(b, -1)).view(b, n, k)  # slots -> packed rows
+    return rows[packing.mask], valid[packing.mask]
 
 
 def knn_padded(coords: torch.Tensor, mask: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`knn` on the padded batch, for export (no data-dependent shapes): ``coords [B, N, C]``,
-    ``mask [B, N]`` -> ``neighbours [B, N, k]`` (slots in the same event; the slot itself for filler
-    entries) and ``valid [B, N, k]``. Padded slots get neighbours too, and are never read."""
+    """The neighbour search on the padded batch, with no data-dependent shapes (the exported
+    graph's; :func:`knn` maps it to the packed rows): ``coords [B, N, C]``, ``mask [B, N]`` ->
+    ``neighbours [B, N, k]`` (slots in the same event; the slot itself for filler entries) and
+    ``valid [B, N, k]``. Padded slots get neighbours too, and are never read."""
     n = coords.shape[1]
     with torch.no_grad():
         d = pairwise_sq_distances(coords.detach())
