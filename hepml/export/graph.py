@@ -106,7 +106,22 @@ class RawImage(nn.Module):
         return x
 
 
-class ExportedModel(nn.Module):
+class ExportedGraph(nn.Module):
+    """Raw inputs (positional, in the order of ``input_names``) -> the prediction columns named
+    in ``output_names`` (of the dict :meth:`predict` returns): what the writers trace."""
+
+    input_names: list[str]
+    output_names: list[str]
+
+    def forward(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        pred = self.predict(*tensors)
+        return tuple(pred[k] for k in self.output_names)
+
+    def predict(self, *tensors: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+
+class ExportedModel(ExportedGraph):
     """Raw inputs (positional, in the order of ``input_names``) -> the task's predictions.
 
     Parameters
@@ -136,10 +151,6 @@ class ExportedModel(nn.Module):
                                   for g in valued})
         self.norm = InputNorm({g.name: stats["inputs"][g.name] for g in valued})
         self.model_inputs: list[str] = list(task.model_inputs)
-
-    def forward(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        pred = self.predict(*tensors)
-        return tuple(pred[k] for k in self.output_names)
 
     def predict(self, *tensors: torch.Tensor) -> dict[str, torch.Tensor]:
         """Every prediction column of the task (``score``, ``probabilities``, ``pred``, ...)."""

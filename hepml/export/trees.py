@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from hepml.data.schema import InputGroup
-from hepml.export.graph import RawGroup
+from hepml.export.graph import ExportedGraph, RawGroup
 
 
 class TreeEnsembleModule(nn.Module):
@@ -70,7 +70,7 @@ class TreeEnsembleModule(nn.Module):
         return self.baseline + leaves.sum(dim=1)
 
 
-class ExportedEstimator(nn.Module):
+class ExportedEstimator(ExportedGraph):
     """Raw scalar groups (positional, in ``input_names`` order) -> the BDT's predictions.
 
     Parameters
@@ -95,11 +95,7 @@ class ExportedEstimator(nn.Module):
         self.kind, self.target_transform = kind, target_transform
         self.classes = list(classes or [])
         self.signal_index = self.classes.index(signal_class) if kind == "classification" else 0
-        self.output_names: list[str] = []
-
-    def forward(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        pred = self.predict(*tensors)
-        return tuple(pred[k] for k in self.output_names)
+        self.output_names = []
 
     def predict(self, *tensors: torch.Tensor) -> dict[str, torch.Tensor]:
         raw = dict(zip(self.input_names, tensors, strict=True))

@@ -1,4 +1,4 @@
-"""Writing an :class:`~hepml.export.graph.ExportedModel` as ONNX or TorchScript, with its metadata
+"""Writing an :class:`~hepml.export.graph.ExportedGraph` (a network's or a BDT's) as ONNX or TorchScript, with its metadata
 (JSON under the key ``hepml``: inputs, variables in order with their transforms, outputs,
 classes, target, hepml version), and reading that metadata back."""
 
@@ -15,9 +15,8 @@ import numpy as np
 import torch
 
 from hepml.atomic import atomic_path
-from hepml.export.graph import ExportedModel
+from hepml.export.graph import ExportedGraph
 from hepml.export.inputs import InputSpec, dynamic_axes, fixed_length
-from hepml.export.trees import ExportedEstimator
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ def example_tree(mask: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return tree
 
 
-def to_onnx(model: ExportedModel | ExportedEstimator, specs: Sequence[InputSpec], path: str | Path, metadata: dict[str, Any],
+def to_onnx(model: ExportedGraph, specs: Sequence[InputSpec], path: str | Path, metadata: dict[str, Any],
             opset: int = 18, dynamo: bool = False) -> Path:
     """Write ``model`` as ONNX with named inputs/outputs, dynamic batch and particle axes and the
     metadata as ``metadata_props`` (``hepml`` holds all of it as JSON)."""
@@ -100,15 +99,22 @@ def _props(metadata: dict[str, Any]) -> dict[str, str]:
     return {METADATA_KEY: json.dumps(metadata), **flat}
 
 
-def particle_axis_is_dynamic(model: ExportedModel | ExportedEstimator, specs: Sequence[InputSpec], tolerance: float = 1e-4) -> bool:
+def _traced(model: ExportedGraph, specs: Sequence[InputSpec]) -> torch.jit.ScriptModule:
+    """``model`` traced on :func:`example_inputs` at the trained list lengths."""
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about shape checks turned into constants
+        return torch.jit.trace(model, example_inputs(specs), check_trace=False)
+
+
+def particle_axis_is_dynamic(model: ExportedGraph, specs: Sequence[InputSpec], tolerance: float = 1e-4) -> bool:
     """Whether ``model`` traced at the trained list length still computes the same at another
     length (False when its shape logic, e.g. k nearest neighbours, is traced as constants)."""
     if not any(s.max_length for s in specs):
         return True
+    traced = _traced(model, specs)
+    other = example_inputs(specs, batch=5, extra_length=3, seed=2)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        traced = torch.jit.trace(model, example_inputs(specs), check_trace=False)
-        other = example_inputs(specs, batch=5, extra_length=3, seed=2)
         try:
             got = traced(*other)
         except RuntimeError:
@@ -117,13 +123,11 @@ def particle_axis_is_dynamic(model: ExportedModel | ExportedEstimator, specs: Se
     return all(float((a - b).abs().max()) <= tolerance for a, b in zip(got, expected, strict=True))
 
 
-def to_torchscript(model: ExportedModel | ExportedEstimator, specs: Sequence[InputSpec], path: str | Path,
+def to_torchscript(model: ExportedGraph, specs: Sequence[InputSpec], path: str | Path,
                    metadata: dict[str, Any]) -> Path:
     """Write ``model`` traced to TorchScript; the metadata travels as the extra file ``hepml.json``."""
     path = Path(path)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # tracer warnings about shape checks turned into constants
-        traced = torch.jit.trace(model, example_inputs(specs), check_trace=False)
+    traced = _traced(model, specs)
     with atomic_path(path, "TorchScript model") as tmp:
         torch.jit.save(traced, str(tmp), _extra_files={f"{METADATA_KEY}.json": json.dumps(metadata)})
     return path

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from hepml import __version__
 from hepml.atomic import write_text_atomic
 from hepml.errors import HepmlError
-from hepml.export.graph import ExportedModel
+from hepml.export.graph import ExportedGraph, ExportedModel
 from hepml.export.inputs import (
     InputSpec,
     fixed_particle_axes,
@@ -79,7 +79,7 @@ def export(cfg: DictConfig) -> dict[str, Any]:
 
 
 def exported_model(ckpt_path: str | Path, trust: bool = False
-                   ) -> tuple[ExportedModel | ExportedEstimator, list[InputSpec], dict[str, Any]]:
+                   ) -> tuple[ExportedGraph, list[InputSpec], dict[str, Any]]:
     """The graph of a checkpoint (eval mode), its input specs and its metadata."""
     ckpt = load_checkpoint(ckpt_path, trust=trust)
     meta = ckpt["hepml"]
@@ -91,10 +91,7 @@ def exported_model(ckpt_path: str | Path, trust: bool = False
     task.load_state_dict(ckpt["state_dict"])
     specs = input_specs(schema, task.model_inputs)
     groups = used_groups(schema, task.model_inputs)
-    model = ExportedModel(task, groups, meta["stats"], [s.name for s in specs], [])
-    model.eval()
-    with torch.no_grad():
-        model.output_names = list(model.predict(*example_inputs(specs)))
+    model = _with_outputs(ExportedModel(task, groups, meta["stats"], [s.name for s in specs], []), specs)
     dynamic = particle_axis_is_dynamic(model, specs)
     if not dynamic:
         log.warning("%s: the model's shape logic does not follow another particle count when traced; "
@@ -104,7 +101,7 @@ def exported_model(ckpt_path: str | Path, trust: bool = False
 
 
 def _estimator_graph(ckpt_path: str | Path, ckpt: dict[str, Any], run_cfg: DictConfig, schema: Any
-                     ) -> tuple[ExportedEstimator, list[InputSpec], dict[str, Any]]:
+                     ) -> tuple[ExportedGraph, list[InputSpec], dict[str, Any]]:
     """A BDT checkpoint as a graph: the scalar groups' raw transform, the trees and the link."""
     meta, state = ckpt["hepml"], ckpt["estimator"]
     if not isinstance(state, dict) or "nodes" not in state:
@@ -113,13 +110,19 @@ def _estimator_graph(ckpt_path: str | Path, ckpt: dict[str, Any], run_cfg: DictC
     groups = [g for g in schema.inputs if g.kind == "scalars"]
     specs = input_specs(schema, [g.name for g in groups])
     target = schema.target
-    model = ExportedEstimator(state, groups, [s.name for s in specs], str(meta.get("kind")),
-                              classes=state.get("classes"), signal_class=int(run_cfg.model.get("signal_class", 1)),
-                              target_transform=None if target is None else target.transform)
+    model = _with_outputs(ExportedEstimator(
+        state, groups, [s.name for s in specs], str(meta.get("kind")), classes=state.get("classes"),
+        signal_class=int(run_cfg.model.get("signal_class", 1)),
+        target_transform=None if target is None else target.transform), specs)
+    return model, specs, _metadata(ckpt_path, meta, run_cfg, schema, specs, groups, model.output_names, True)
+
+
+def _with_outputs(model: ExportedGraph, specs: list[InputSpec]) -> ExportedGraph:
+    """``model`` in eval mode, returning every column its ``predict`` gives (in that order)."""
     model.eval()
     with torch.no_grad():
         model.output_names = list(model.predict(*example_inputs(specs)))
-    return model, specs, _metadata(ckpt_path, meta, run_cfg, schema, specs, groups, model.output_names, True)
+    return model
 
 
 def _metadata(ckpt_path: str | Path, meta: dict[str, Any], run_cfg: DictConfig, schema: Any,
@@ -143,7 +146,7 @@ def _metadata(ckpt_path: str | Path, meta: dict[str, Any], run_cfg: DictConfig, 
     }
 
 
-def check_export(model: ExportedModel | ExportedEstimator, specs: list[InputSpec], path: Path, fmt: str) -> float:
+def check_export(model: ExportedGraph, specs: list[InputSpec], path: Path, fmt: str) -> float:
     """Maximal absolute difference between the written file and PyTorch on random raw inputs
     (another batch size than the traced one, and another particle count where it is dynamic)."""
     dynamic = any(isinstance(d, str) and d != "batch" for s in specs for d in s.shape)
