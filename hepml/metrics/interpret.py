@@ -16,7 +16,7 @@ al., "Jet-images: computer vision inspired techniques for jet tagging", JHEP 02 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -75,6 +75,19 @@ def in_window(
     return keep
 
 
+def _with_bootstrap(value_of: Callable[[np.ndarray | None], float], is_signal: np.ndarray,
+                    weights: np.ndarray | None, n_boot: int, seed: int) -> tuple[float, float]:
+    """``value_of(weights)`` and its Poisson-bootstrap standard deviation over the events (a
+    replica without signal or without background counts as NaN)."""
+
+    def statistic(_: np.ndarray, w: np.ndarray) -> float:
+        if w[is_signal == 1].sum() <= 0 or w[is_signal == 0].sum() <= 0:
+            return float("nan")
+        return value_of(w)
+
+    return value_of(weights), bootstrap_std(np.arange(len(is_signal)), statistic, weights, n_boot, seed)
+
+
 def auc_with_error(
     score: np.ndarray,
     is_signal: np.ndarray,
@@ -87,14 +100,7 @@ def auc_with_error(
     if is_signal.min(initial=1) == is_signal.max(initial=0):
         return float("nan"), float("nan")
     score = np.asarray(score, dtype=np.float64)
-
-    def statistic(_: np.ndarray, w: np.ndarray) -> float:
-        if w[is_signal == 1].sum() <= 0 or w[is_signal == 0].sum() <= 0:
-            return float("nan")
-        return auc(score, is_signal, w)
-
-    value = auc(score, is_signal, weights)
-    return value, bootstrap_std(np.arange(len(score)), statistic, weights, n_boot, seed)
+    return _with_bootstrap(lambda w: auc(score, is_signal, w), is_signal, weights, n_boot, seed)
 
 
 def auc_difference(
@@ -113,14 +119,8 @@ def auc_difference(
     if a.shape != b.shape or a.shape != is_signal.shape:
         raise ValueError(f"scores and labels differ in length: {a.shape}, {b.shape}, "
                          f"{is_signal.shape}")
-
-    def statistic(_: np.ndarray, w: np.ndarray) -> float:
-        if w[is_signal == 1].sum() <= 0 or w[is_signal == 0].sum() <= 0:
-            return float("nan")
-        return auc(a, is_signal, w) - auc(b, is_signal, w)
-
-    value = auc(a, is_signal, weights) - auc(b, is_signal, weights)
-    return value, bootstrap_std(np.arange(len(a)), statistic, weights, n_boot, seed)
+    return _with_bootstrap(lambda w: auc(a, is_signal, w) - auc(b, is_signal, w), is_signal, weights,
+                           n_boot, seed)
 
 
 def fisher_discriminant(
