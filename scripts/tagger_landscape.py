@@ -8,7 +8,7 @@ efficiency, parameters, MACs per jet, training and inference jets/s, training ti
 (a job directory with ``eval/predictions.h5``) are kept as they are; ``--rerun`` trains again.
 
 ``--experiments flavour_tagging`` (models ``deepsets,deepjet,rnn`` unless ``--models``) adds the
-light- and c-jet rejections at 70% b-jet efficiency of the cut on ``D_b = ln(p_b / (f_c p_c + (1 - f_c)
+light- and c-jet rejections at 70% b-jet efficiency along the ROC of ``D_b = ln(p_b / (f_c p_c + (1 - f_c)
 p_light))`` with the experiment's ``f_c``.
 
 The quark/gluon sample labels jets by process (Z+jet, quark-enriched, against dijets,
@@ -65,17 +65,18 @@ def truth_flavour(predictions: Path) -> dict[str, float]:
 
 
 def flavour_rejections(predictions: Path, f_c: float = 0.05, b_eff: float = 0.7) -> dict[str, float]:
-    """Light and c rejection at ``b_eff`` of the D_b cut (classes light, c, b = 0, 1, 2)."""
+    """Light and c rejection at ``b_eff`` along the D_b ROC of b against each (classes light, c, b =
+    0, 1, 2): the numbers of the run's ``flavour_rejection.png``."""
     from hepml.metrics.multiclass import b_discriminant
 
     cols, _, _ = read_predictions(predictions)
     label = np.asarray(cols["label"])
     d_b = b_discriminant(cols["probabilities"], 2, 1, 0, f_c)
-    cut = np.quantile(d_b[label == 2], 1.0 - b_eff)
-    out = {"n_light": int((label == 0).sum()), "n_c": int((label == 1).sum()), "n_b": int((label == 2).sum())}
+    out: dict[str, float] = {"n_light": int((label == 0).sum()), "n_c": int((label == 1).sum()),
+                             "n_b": int((label == 2).sum())}
     for name, cls in (("light", 0), ("c", 1)):
-        passing = int((d_b[label == cls] > cut).sum())
-        out[f"{name}_rejection"] = out[f"n_{name}"] / passing if passing else float("inf")
+        keep = (label == 2) | (label == cls)
+        out[f"{name}_rejection"] = float(rejection_at(d_b[keep], (label[keep] == 2).astype(int), b_eff))
     return out
 
 
