@@ -60,6 +60,9 @@ def compose_train(overrides: list[str]):
         return compose("train", overrides=overrides)
 
 
+#: overrides that make a generated sample cheaper to make in tests (a smaller pileup pool)
+CHEAP = {name: ["sample.params.pool_size=100", "sample.params.mu=10"] for name in ("photon_id", "photon_energy")}
+
 PEERBENCH_MAKE = REPO.parent / "shared" / "peer-bench" / "make_data.py"
 
 

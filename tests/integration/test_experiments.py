@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import SHARED_HIGGS, compose_train, peerbench_overrides
+from helpers import CHEAP, SHARED_HIGGS, compose_train, peerbench_overrides
 from hydra.utils import instantiate
 
 from hepml.config import config_dir
@@ -23,37 +23,36 @@ FAST = ["trainer.max_epochs=2", "+trainer.limit_train_batches=4", "callbacks.pro
         "logger=csv"]
 
 
-CHEAP = {name: ["sample.params.pool_size=100", "sample.params.mu=10"]  # smaller pileup pool
-         for name in ("photon_id", "photon_energy")}
-SAMPLE_EVENTS = 150  # kept objects per tiny generated sample: enough for both classes in every split
 
 
 @pytest.fixture(scope="module")
 def sample_dir(tmp_path_factory) -> Path:
-    """Tiny real samples (Pythia 8 + FastJet) shared by the tests of this module."""
+    """Where this module's peer-bench file is made."""
     return tmp_path_factory.mktemp("samples")
 
 
-def _data_overrides(name: str, tau_file: Path, sample_dir: Path) -> list[str]:
-    if name.startswith("tau"):
-        return [f"data.files=[{tau_file}]"]
-    if name in GENERATED:
-        overrides = [f"paths.data_dir={sample_dir}", f"sample.n_events={SAMPLE_EVENTS}", "sample.workers=1",
-                     *CHEAP.get(name, [])]
-        ensure_sample(compose_train([f"experiment={name}", *overrides]))
-        return overrides
-    if name.startswith("higgs"):
-        if not SHARED_HIGGS.is_file():
-            pytest.skip(f"{SHARED_HIGGS} not present")
-        return [f"data.files=[{SHARED_HIGGS}]", "data.max_events=800"]
-    if name == "peerbench":
-        return peerbench_overrides(sample_dir)
-    raise AssertionError(f"add test data for experiment {name}")
+@pytest.fixture
+def data_overrides(tau_file, sample_dir, generated_sample):
+    """``data_overrides(name)``: the data of experiment ``name`` (tiny real samples, Pythia 8 +
+    FastJet, shared by the session)."""
+    def overrides(name: str) -> list[str]:
+        if name.startswith("tau"):
+            return [f"data.files=[{tau_file}]"]
+        if name in GENERATED:
+            return generated_sample(name)
+        if name.startswith("higgs"):
+            if not SHARED_HIGGS.is_file():
+                pytest.skip(f"{SHARED_HIGGS} not present")
+            return [f"data.files=[{SHARED_HIGGS}]", "data.max_events=800"]
+        if name == "peerbench":
+            return peerbench_overrides(sample_dir)
+        raise AssertionError(f"add test data for experiment {name}")
+    return overrides
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
-def test_experiment_composes_and_instantiates(name, tau_file, sample_dir, tmp_path):
-    cfg = compose_train([f"experiment={name}", *_data_overrides(name, tau_file, sample_dir),
+def test_experiment_composes_and_instantiates(name, data_overrides, tmp_path):
+    cfg = compose_train([f"experiment={name}", *data_overrides(name),
                          f"paths.output_dir={tmp_path}", f"paths.cache_dir={tmp_path}/cache"])
     model = instantiate(cfg.model, _convert_="all")
     dm = instantiate(cfg.data, _convert_="all")
@@ -63,9 +62,9 @@ def test_experiment_composes_and_instantiates(name, tau_file, sample_dir, tmp_pa
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
-def test_experiment_trains_and_evaluates(name, tau_file, sample_dir, tmp_path):
+def test_experiment_trains_and_evaluates(name, data_overrides, tmp_path):
     out = tmp_path / "run"
-    cfg = compose_train([f"experiment={name}", *_data_overrides(name, tau_file, sample_dir), *FAST,
+    cfg = compose_train([f"experiment={name}", *data_overrides(name), *FAST,
                          f"paths.output_dir={out}", f"paths.cache_dir={tmp_path}/cache"])
     metrics = train(cfg)
     assert (out / "checkpoints" / "best.ckpt").is_file()
